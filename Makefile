@@ -1,0 +1,41 @@
+# Two commands matter: `make run` (the service, embedded mode) and `make test` (the whole suite).
+# uv is installed on first use when the machine lacks it.
+
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: run test uv sync lint typecheck pytest schema migrate seed-demo clean
+
+run: sync
+	$(UV) run dispensary serve
+
+test: sync lint typecheck pytest
+
+uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		python3 -m pip install --user --quiet uv
+
+sync: uv
+	$(UV) sync --locked
+
+lint:
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+
+typecheck:
+	$(UV) run mypy .
+
+pytest:
+	$(UV) run pytest
+
+schema: sync
+	$(UV) run strawberry export-schema schema:schema --output schema.graphql
+
+migrate: sync
+	$(UV) run dispensary migrate
+
+seed-demo: sync
+	$(UV) run dispensary seed-demo
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache dispensary.sqlite3*

@@ -1,0 +1,5 @@
+"""`python -m api` runs the `dispensary` command."""
+
+from api.cli import main
+
+main()

@@ -1,0 +1,206 @@
+"""The `dispensary` command: serve, migrate, worker, scheduler and demo data."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, NoReturn
+
+import sqlalchemy as sa
+import typer
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+
+from core.settings import Settings
+
+app = typer.Typer(
+    help="Dispensary: follow-up of patients under dispensary supervision.", no_args_is_help=True
+)
+
+
+def fail(message: str) -> NoReturn:
+    typer.secho(f"dispensary: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def load_settings() -> Settings:
+    """The settings, or one clear line naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = "DISPENSARY_" + "_".join(str(part) for part in first["loc"]).upper()
+        fail(f"invalid setting {name}: {first['msg']}")
+
+
+def safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def _database_reachable(settings: Settings) -> None:
+    from core.db import create_engine
+
+    engine = create_engine(settings, pool_pre_ping=False)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(sa.text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+def require_database(settings: Settings) -> None:
+    try:
+        asyncio.run(asyncio.wait_for(_database_reachable(settings), 10))
+    except Exception as error:  # noqa: BLE001 - reported as one line, not a traceback
+        reason = type(error).__name__ if not str(error) else str(error).splitlines()[0]
+        if isinstance(error, TimeoutError):
+            reason = "no answer in 10 s"
+        fail(
+            f"cannot reach the database DISPENSARY_DATABASE_URL={safe_url(settings.database_url)}: "
+            f"{reason[:200]}"
+        )
+
+
+def migrate_database(settings: Settings) -> None:
+    from core.migrate import upgrade
+
+    require_database(settings)
+    upgrade(settings.database_url)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema to the latest revision."""
+    settings = load_settings()
+    migrate_database(settings)
+    typer.echo(f"database at {safe_url(settings.database_url)} is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    migrate: Annotated[
+        bool | None,
+        typer.Option(help="Apply migrations first (default: only for the embedded SQLite store)."),
+    ] = None,
+    background: Annotated[
+        bool | None,
+        typer.Option(
+            help="Run the worker and the scheduler in this process (default: with the in-process broker)."
+        ),
+    ] = None,
+) -> None:
+    """Run the GraphQL API (embedded default: with the worker and the scheduler in-process)."""
+    import uvicorn
+
+    from core.logging import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if migrate if migrate is not None else settings.is_sqlite:
+        migrate_database(settings)
+    else:
+        require_database(settings)
+    in_process = background if background is not None else settings.broker_url.startswith("memory")
+    application = build_application(settings, in_process=in_process)
+    where = f"http://{host}:{port}"
+    typer.echo(f"Dispensary API on {where}/graphql")
+    if not settings.is_production:
+        typer.echo(f"GraphiQL: open {where}/graphql in a browser")
+    if in_process:
+        typer.echo("worker and scheduler: running in this process")
+    uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
+def build_application(settings: Settings, *, in_process: bool) -> Starlette:
+    """The API app with its engine and broker; with `in_process`, also the worker and scheduler."""
+    from api.app import create_app
+    from core.broker import install_broker
+    from core.db import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    session_factory = create_session_factory(engine)
+    broker = install_broker(settings.broker_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        stop: Callable[[], Any] | None = None
+        if in_process:
+            from reminders.runtime import start_background
+
+            stop = await start_background(settings, broker, session_factory)
+        try:
+            yield
+        finally:
+            if stop is not None:
+                await stop()
+            await engine.dispose()
+
+    return create_app(settings, engine, session_factory, broker, lifespan=lifespan)
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads.")] = 4,
+) -> None:
+    """Process reminder and scan messages from the broker."""
+    from core.logging import configure_logging
+    from reminders.runtime import run_worker
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.broker_url.startswith("memory"):
+        fail("DISPENSARY_BROKER_URL is memory://: a separate worker needs redis:// or amqp://")
+    require_database(settings)
+    run_worker(settings, threads=threads)
+
+
+@app.command()
+def scheduler() -> None:
+    """Drive the periodic jobs (safe to run twice: each slot of each job runs once)."""
+    from core.logging import configure_logging
+    from reminders.runtime import run_scheduler
+
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    if settings.broker_url.startswith("memory"):
+        fail("DISPENSARY_BROKER_URL is memory://: a separate scheduler needs redis:// or amqp://")
+    require_database(settings)
+    asyncio.run(run_scheduler(settings))
+
+
+@app.command("seed-demo")
+def seed_demo(
+    patients: Annotated[int, typer.Option(help="Synthetic patients to create.")] = 3000,
+    seed: Annotated[
+        int, typer.Option(help="Random seed: the same seed gives the same region.")
+    ] = 1,
+) -> None:
+    """Fill the database with a demo region built from the public facts of one real region."""
+    from cases.demo import seed_region
+    from core.db import create_engine, create_session_factory
+
+    settings = load_settings()
+    require_database(settings)
+
+    async def run() -> dict[str, int]:
+        engine = create_engine(settings)
+        try:
+            return await seed_region(create_session_factory(engine), patients=patients, seed=seed)
+        finally:
+            await engine.dispose()
+
+    try:
+        counts = asyncio.run(run())
+    except ValueError as error:
+        fail(str(error))
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

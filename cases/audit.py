@@ -1,0 +1,58 @@
+"""The audit trail: one AuditEvent per change, written in the transaction of the change."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
+
+from cases.actor import Actor
+from cases.models import AuditEvent
+from cases.repository import AuditRepository
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def snapshot(entity: SQLModel, fields: list[str]) -> dict[str, Any]:
+    return {name: _plain(getattr(entity, name)) for name in fields}
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """Only what changed, as {field: {"before": old, "after": new}}."""
+    return {
+        name: {"before": before.get(name), "after": value}
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self.repository = AuditRepository.from_session(session)
+
+    async def record(
+        self,
+        actor: Actor,
+        action: str,
+        entity: SQLModel,
+        changes: dict[str, Any] | None = None,
+    ) -> AuditEvent:
+        event = AuditEvent(
+            actor=actor.label,
+            action=action,
+            entity_type=type(entity).__name__,
+            entity_id=entity.id,  # type: ignore[attr-defined]
+            changes=changes or {},
+            request_id=actor.request_id,
+        )
+        await self.repository.add(event)
+        return event

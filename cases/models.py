@@ -1,0 +1,493 @@
+"""Tables of the supervision domain: who is supervised, where, by whom, and what must happen next."""
+
+import enum
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import declared_attr
+from sqlmodel import Field, SQLModel
+
+# Stable constraint names let Alembic alter tables on SQLite (batch mode) and PostgreSQL alike.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# BIGINT on PostgreSQL; SQLite only auto-increments an INTEGER PRIMARY KEY.
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC instant on every backend (SQLite keeps no offset, so it is normalised here)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware instant is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _versioned(model: Any) -> dict[str, Any]:
+    """Mapper arguments that make every UPDATE check and bump `version` (optimistic concurrency)."""
+    return {"version_id_col": model.__table__.c.version}
+
+
+def _enum(enum_type: type[enum.Enum], name: str) -> sa.Enum:
+    """A string column limited by a CHECK constraint: portable, and new values need no type DDL."""
+    return sa.Enum(
+        enum_type,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class Sex(enum.StrEnum):
+    MALE = "male"
+    FEMALE = "female"
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    EMAIL = "email"
+    VOICE_CALL = "voice_call"
+    POST = "post"
+
+
+class CaseStatus(enum.StrEnum):
+    ACTIVE = "active"
+    CLOSED = "closed"
+
+
+class CloseReason(enum.StrEnum):
+    RECOVERED = "recovered"
+    DECEASED = "deceased"
+    MOVED_AWAY = "moved_away"
+    TRANSFERRED = "transferred"
+    REFUSED = "refused"
+    REMOVED_BY_PHYSICIAN = "removed_by_physician"
+
+
+class CaseSource(enum.StrEnum):
+    CLINIC = "clinic"
+    MANUAL = "manual"
+
+
+class VisitStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ATTENDED = "attended"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class ReminderKind(enum.StrEnum):
+    INVITATION = "invitation"
+    APPOINTMENT_3_DAYS = "appointment_3_days"
+    APPOINTMENT_1_DAY = "appointment_1_day"
+    REBOOKING = "rebooking"
+    CALL_TASK = "call_task"
+
+
+class ReminderStatus(enum.StrEnum):
+    PENDING = "pending"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class SkipReason(enum.StrEnum):
+    NO_CONSENT = "no_consent"
+    NO_CONTACT = "no_contact"
+    NOT_NEEDED = "not_needed"
+
+
+class WorkItemKind(enum.StrEnum):
+    MISSED_VISIT = "missed_visit"
+    UNREACHABLE_CONTACT = "unreachable_contact"
+    FAILED_DELIVERY = "failed_delivery"
+    CALL_DUE = "call_due"
+    APPEAL_DEADLINE = "appeal_deadline"
+    ESCALATION = "escalation"
+
+
+class WorkItemStatus(enum.StrEnum):
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class ContactMethod(enum.StrEnum):
+    CALL = "call"
+    LETTER = "letter"
+    IN_PERSON = "in_person"
+
+
+class ContactOutcome(enum.StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    WRONG_NUMBER = "wrong_number"
+    REFUSED = "refused"
+    WILL_ATTEND = "will_attend"
+
+
+class Insurer(SQLModel, table=True):
+    """A СМО: an insurance medical organization with its hotline."""
+
+    __tablename__ = "insurer"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    code: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=200)
+    hotline_phone: str | None = Field(default=None, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class MedicalOrganization(SQLModel, table=True):
+    """An МО: a clinic that supervises patients and reports their visits."""
+
+    __tablename__ = "medical_organization"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    code: str = Field(max_length=16, unique=True)
+    name: str = Field(max_length=300)
+    address: str | None = Field(default=None, max_length=500)
+    time_zone: str = Field(default="Europe/Moscow", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Representative(SQLModel, table=True):
+    """An insurance representative of level 1, 2 or 3, employed by one insurer."""
+
+    __tablename__ = "representative"
+    __table_args__ = (sa.CheckConstraint("level BETWEEN 1 AND 3", name="level_range"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    insurer_id: int = Field(foreign_key="insurer.id", index=True, sa_type=ID)
+    level: int
+    last_name: str = Field(max_length=100)
+    first_name: str = Field(max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    phone: str | None = Field(default=None, max_length=16)
+    email: str | None = Field(default=None, max_length=254)
+    active: bool = True
+    # The subject of the caller's identity-provider token; links a login to this record.
+    subject: str | None = Field(default=None, max_length=200, unique=True)
+    is_supervisor: bool = False
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class DeskHours(SQLModel, table=True):
+    """When a representative sits at a desk inside a clinic."""
+
+    __tablename__ = "desk_hours"
+    __table_args__ = (
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday_range"),
+        sa.CheckConstraint("starts_at < ends_at", name="hours_ordered"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    representative_id: int = Field(foreign_key="representative.id", index=True, sa_type=ID)
+    clinic_id: int = Field(foreign_key="medical_organization.id", sa_type=ID)
+    weekday: int
+    starts_at: time
+    ends_at: time
+
+
+class Patient(SQLModel, table=True):
+    """A застрахованное лицо, identified by ЕНП."""
+
+    __tablename__ = "patient"
+    __table_args__ = (
+        sa.Index("ix_patient_insurer_search_name", "insurer_id", "search_name"),
+        sa.Index("ix_patient_search_name", "search_name"),
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return _versioned(cls)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    enp: str = Field(max_length=16, unique=True)
+    snils: str | None = Field(default=None, max_length=11, unique=True)
+    last_name: str = Field(max_length=100)
+    first_name: str = Field(max_length=100)
+    middle_name: str | None = Field(default=None, max_length=100)
+    # Lower case, ё folded to е: the key of case-insensitive Cyrillic prefix search.
+    search_name: str = Field(max_length=310)
+    birth_date: date
+    sex: Sex = Field(sa_type=_enum(Sex, "sex"))
+    phone: str | None = Field(default=None, max_length=16, index=True)
+    phone_extra: str | None = Field(default=None, max_length=16, index=True)
+    email: str | None = Field(default=None, max_length=254)
+    postal_address: str | None = Field(default=None, max_length=500)
+    time_zone: str = Field(default="Europe/Moscow", max_length=64)
+    insurer_id: int = Field(foreign_key="insurer.id", sa_type=ID)
+    attached_clinic_id: int | None = Field(
+        default=None, foreign_key="medical_organization.id", index=True, sa_type=ID
+    )
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class NotificationConsent(SQLModel, table=True):
+    """The current consent of one patient for one channel; its history is in the audit log."""
+
+    __tablename__ = "notification_consent"
+    __table_args__ = (sa.UniqueConstraint("patient_id", "channel"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    patient_id: int = Field(foreign_key="patient.id", sa_type=ID)
+    channel: Channel = Field(sa_type=_enum(Channel, "channel"))
+    granted: bool
+    changed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # How it was given or withdrawn: "written form", "sms STOP", "call", ...
+    method: str = Field(max_length=100)
+
+
+class SupervisionCase(SQLModel, table=True):
+    """One patient under dispensary supervision for one diagnosis at one clinic."""
+
+    __tablename__ = "supervision_case"
+    __table_args__ = (
+        sa.CheckConstraint("visits_per_year BETWEEN 1 AND 52", name="visits_per_year_range"),
+        sa.CheckConstraint(
+            "(status = 'closed') = (closed_on IS NOT NULL AND close_reason IS NOT NULL)",
+            name="closed_fields",
+        ),
+        sa.Index("ix_supervision_case_representative_status", "representative_id", "status"),
+        sa.Index("ix_supervision_case_clinic_status", "clinic_id", "status"),
+    )
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:  # noqa: N805
+        return _versioned(cls)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    patient_id: int = Field(foreign_key="patient.id", index=True, sa_type=ID)
+    icd10: str = Field(max_length=8, index=True)
+    clinic_id: int = Field(foreign_key="medical_organization.id", sa_type=ID)
+    physician_name: str | None = Field(default=None, max_length=200)
+    opened_on: date
+    visits_per_year: int
+    plan_below_minimum: bool = False
+    representative_id: int | None = Field(default=None, foreign_key="representative.id", sa_type=ID)
+    status: CaseStatus = Field(default=CaseStatus.ACTIVE, sa_type=_enum(CaseStatus, "case_status"))
+    closed_on: date | None = None
+    close_reason: CloseReason | None = Field(
+        default=None, sa_type=_enum(CloseReason, "close_reason")
+    )
+    source: CaseSource = Field(default=CaseSource.MANUAL, sa_type=_enum(CaseSource, "case_source"))
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Visit(SQLModel, table=True):
+    """A follow-up visit, planned as a window and reported by the clinic as attended or not."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        sa.CheckConstraint("window_start <= window_end", name="window_ordered"),
+        sa.CheckConstraint(
+            "(status = 'attended') = (attended_on IS NOT NULL)", name="attended_date"
+        ),
+        sa.UniqueConstraint("clinic_id", "external_id"),
+        sa.Index("ix_visit_case_window_start", "case_id", "window_start"),
+        # The missed-visit scan reads only planned visits, ordered by window end.
+        sa.Index(
+            "ix_visit_planned_window_end",
+            "window_end",
+            postgresql_where=sa.text("status = 'planned'"),
+            sqlite_where=sa.text("status = 'planned'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    case_id: int = Field(foreign_key="supervision_case.id", sa_type=ID)
+    clinic_id: int = Field(foreign_key="medical_organization.id", sa_type=ID)
+    window_start: date
+    window_end: date
+    appointment_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    status: VisitStatus = Field(
+        default=VisitStatus.PLANNED, sa_type=_enum(VisitStatus, "visit_status")
+    )
+    attended_on: date | None = None
+    missed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    external_id: str | None = Field(default=None, max_length=64)
+    reason_code: str | None = Field(default=None, max_length=32)
+    changed_by: str | None = Field(default=None, max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Reminder(SQLModel, table=True):
+    """The outbox: one message to one patient on one channel, written with the change that needs it."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        sa.CheckConstraint("attempts >= 0", name="attempts_positive"),
+        sa.Index(
+            "ix_reminder_pending_scheduled_for",
+            "scheduled_for",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+        sa.Index("ix_reminder_patient_scheduled_for", "patient_id", "scheduled_for"),
+        sa.Index("ix_reminder_visit_status", "visit_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    patient_id: int = Field(foreign_key="patient.id", sa_type=ID)
+    case_id: int | None = Field(default=None, foreign_key="supervision_case.id", sa_type=ID)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", sa_type=ID)
+    campaign: str | None = Field(default=None, max_length=100)
+    kind: ReminderKind = Field(sa_type=_enum(ReminderKind, "reminder_kind"))
+    channel: Channel = Field(sa_type=_enum(Channel, "channel"))
+    template: str = Field(max_length=64)
+    scheduled_for: datetime = Field(sa_type=UtcDateTime)
+    status: ReminderStatus = Field(
+        default=ReminderStatus.PENDING, sa_type=_enum(ReminderStatus, "reminder_status")
+    )
+    skip_reason: SkipReason | None = Field(default=None, sa_type=_enum(SkipReason, "skip_reason"))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    provider_message_id: str | None = Field(default=None, max_length=128)
+    idempotency_key: str = Field(max_length=128, unique=True)
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class WorkItem(SQLModel, table=True):
+    """Something a representative must act on, ordered on their worklist by priority and due time."""
+
+    __tablename__ = "work_item"
+    __table_args__ = (
+        sa.CheckConstraint("priority BETWEEN 1 AND 5", name="priority_range"),
+        sa.Index("ix_work_item_worklist", "owner_id", "status", "priority", "due_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    kind: WorkItemKind = Field(sa_type=_enum(WorkItemKind, "work_item_kind"))
+    owner_id: int | None = Field(default=None, foreign_key="representative.id", sa_type=ID)
+    patient_id: int = Field(foreign_key="patient.id", index=True, sa_type=ID)
+    case_id: int | None = Field(default=None, foreign_key="supervision_case.id", sa_type=ID)
+    visit_id: int | None = Field(default=None, foreign_key="visit.id", sa_type=ID)
+    reminder_id: int | None = Field(default=None, foreign_key="reminder.id", sa_type=ID)
+    # 1 is the most urgent.
+    priority: int = 3
+    due_at: datetime = Field(sa_type=UtcDateTime)
+    status: WorkItemStatus = Field(
+        default=WorkItemStatus.OPEN, sa_type=_enum(WorkItemStatus, "work_item_status")
+    )
+    resolution: str | None = Field(default=None, max_length=1000)
+    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Makes raising the same item twice (a retried job) a no-op.
+    dedup_key: str | None = Field(default=None, max_length=128, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class ContactAttempt(SQLModel, table=True):
+    """A representative's call or letter to a patient, and how it went."""
+
+    __tablename__ = "contact_attempt"
+    __table_args__ = (
+        sa.Index("ix_contact_attempt_patient_attempted_at", "patient_id", "attempted_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    patient_id: int = Field(foreign_key="patient.id", sa_type=ID)
+    case_id: int | None = Field(default=None, foreign_key="supervision_case.id", sa_type=ID)
+    work_item_id: int | None = Field(
+        default=None, foreign_key="work_item.id", index=True, sa_type=ID
+    )
+    representative_id: int = Field(foreign_key="representative.id", sa_type=ID)
+    method: ContactMethod = Field(sa_type=_enum(ContactMethod, "contact_method"))
+    outcome: ContactOutcome = Field(sa_type=_enum(ContactOutcome, "contact_outcome"))
+    note: str | None = Field(default=None, max_length=2000)
+    attempted_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what to which record, with the fields it changed; never updated."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "occurred_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=64)
+    entity_id: int = Field(sa_type=ID)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    request_id: str | None = Field(default=None, max_length=64)
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
+class ApiClient(SQLModel, table=True):
+    """A clinic information system that calls the API with a key (stored hashed)."""
+
+    __tablename__ = "api_client"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    clinic_id: int = Field(foreign_key="medical_organization.id", index=True, sa_type=ID)
+    name: str = Field(max_length=200)
+    key_prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=128)
+    scopes: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class SupervisionRule(SQLModel, table=True):
+    """Minimum visits per year by ICD-10 prefix, with where the row came from."""
+
+    __tablename__ = "supervision_rule"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    icd10_prefix: str = Field(max_length=8, unique=True)
+    min_visits_per_year: int
+    specialty: str = Field(max_length=100)
+    source: str = Field(max_length=300)
+    verified: bool = False
+
+
+class JobRun(SQLModel, table=True):
+    """One periodic job in one time slot: the unique pair keeps two schedulers from doubling work."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (sa.UniqueConstraint("job", "slot"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    job: str = Field(max_length=64)
+    slot: int = Field(sa_type=sa.BigInteger)
+    claimed_by: str = Field(max_length=100)
+    claimed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,0 +1,62 @@
+"""The async engine and session factory for PostgreSQL (asyncpg) and SQLite (aiosqlite)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from core.settings import Settings
+
+
+def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
+    """An engine whose statements never carry bound values into logs or error messages."""
+    options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    if settings.is_sqlite:
+        options["connect_args"] = {"timeout": 30}
+    else:
+        options["pool_size"] = settings.database_pool_size
+        options["max_overflow"] = settings.database_pool_size
+    options.update(overrides)
+    engine = create_async_engine(settings.database_url, **options)
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    # pysqlite opens transactions lazily and not at all for SAVEPOINT; taking over BEGIN makes
+    # nested transactions (per-item savepoints, rolled-back tests) behave as on PostgreSQL.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@dataclass
+class RequestTransaction:
+    """A request's unit of work: the session middleware commits it unless it is marked failed."""
+
+    session: AsyncSession
+    request_id: str
+    failed: bool = False

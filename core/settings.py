@@ -1,0 +1,113 @@
+"""Configuration of every Dispensary process, read from `DISPENSARY_*` environment variables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DATABASE_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
+
+
+class Environment(enum.StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+def _default_database_url() -> str:
+    return f"sqlite+aiosqlite:///{Path.cwd() / 'dispensary.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change; defaults give the embedded single-process mode."""
+
+    model_config = SettingsConfigDict(env_prefix="DISPENSARY_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(default_factory=_default_database_url)
+    broker_url: str = "memory://"
+    default_timezone: str = "Europe/Moscow"
+    quiet_hours_start: time = time(9, 0)
+    quiet_hours_end: time = time(20, 0)
+    working_hours_start: time = time(9, 0)
+    working_hours_end: time = time(18, 0)
+    grace_period_days: int = Field(default=7, ge=0, le=90)
+    default_visits_per_year: int = Field(default=1, ge=1, le=52)
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    log_level: str = "INFO"
+    log_json: bool = False
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"must start with sqlite:// or postgresql:// (got scheme {scheme or 'none'!r})"
+            )
+        return f"{DATABASE_SCHEMES[scheme]}://{rest}"
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if scheme not in BROKER_SCHEMES:
+            raise ValueError(
+                f"unknown broker scheme {scheme!r}: use memory://, redis:// or amqp://"
+            )
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _ordered_hours(self) -> Settings:
+        if self.quiet_hours_start >= self.quiet_hours_end:
+            raise ValueError("quiet_hours_start must be before quiet_hours_end")
+        if self.working_hours_start >= self.working_hours_end:
+            raise ValueError("working_hours_start must be before working_hours_end")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,27 @@
+"""The worker's own engine: async connections belong to the event loop that opened them."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.db import create_engine, create_session_factory
+from core.settings import get_settings
+
+_engine: AsyncEngine | None = None
+_factory: async_sessionmaker[AsyncSession] | None = None
+
+
+def worker_sessions() -> async_sessionmaker[AsyncSession]:
+    """Sessions for actors; the engine is made on first use, inside the worker's event loop."""
+    global _engine, _factory
+    if _factory is None:
+        _engine = create_engine(get_settings())
+        _factory = create_session_factory(_engine)
+    return _factory
+
+
+async def dispose_worker_engine() -> None:
+    global _engine, _factory
+    if _engine is not None:
+        await _engine.dispose()
+    _engine, _factory = None, None

@@ -1,0 +1,74 @@
+"""Periodic jobs: each slot of each job is claimed in the database once, however many schedulers run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from cases.models import utcnow
+from cases.repository import JobRunRepository
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    every: timedelta
+    enqueue: Callable[[], object]
+
+    def slot(self, now: datetime) -> int:
+        return int(now.timestamp() // self.every.total_seconds())
+
+
+class Scheduler:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        jobs: list[PeriodicJob],
+        instance: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.jobs = jobs
+        self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
+
+    async def tick(self, now: datetime | None = None) -> list[str]:
+        """Claim the current slot of every job; enqueue (after the commit) the ones this instance won."""
+        now = now or utcnow()
+        claimed: list[PeriodicJob] = []
+        async with self.sessions() as session:
+            runs = JobRunRepository.from_session(session)
+            for job in self.jobs:
+                if await runs.claim(job.name, job.slot(now), self.instance):
+                    claimed.append(job)
+            await session.commit()
+        for job in claimed:
+            # The broker client blocks on network I/O; keep it off the event loop.
+            await asyncio.to_thread(job.enqueue)
+            log.info("scheduler.enqueued", job=job.name)
+        return [job.name for job in claimed]
+
+    async def run(self, stop: asyncio.Event, interval: float = 15.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler.tick_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+
+
+def default_jobs() -> list[PeriodicJob]:
+    from reminders import tasks
+
+    return [
+        PeriodicJob("visits.flag_missed", timedelta(hours=1), tasks.flag_missed_visits.send),
+    ]

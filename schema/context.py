@@ -1,0 +1,33 @@
+"""What every resolver sees: the request's session, the caller, and the request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cases.actor import Actor
+from core.db import RequestTransaction
+from schema.loaders import Loaders
+
+
+@dataclass
+class Context:
+    request: Request
+    response: Response | None
+    transaction: RequestTransaction
+    actor: Actor
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self.session)
+
+    @property
+    def session(self) -> AsyncSession:
+        return self.transaction.session
+
+    @property
+    def request_id(self) -> str:
+        return self.transaction.request_id

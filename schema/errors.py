@@ -1,0 +1,145 @@
+"""Expected failures as schema types, and masking of everything unexpected."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import strawberry
+import structlog
+from graphql import GraphQLError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from strawberry.extensions import MaskErrors
+from strawberry.types import ExecutionContext
+
+from cases import errors as domain
+
+log = structlog.get_logger(__name__)
+
+strawberry.enum(domain.ErrorCode, name="ErrorCode")
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An expected failure: a code, a message and the input field.")
+class UserError:
+    code: domain.ErrorCode
+    message: str
+    field: str | None = strawberry.field(
+        description="The input field the error concerns, as the client named it."
+    )
+
+
+@strawberry.type
+class ValidationError(UserError):
+    pass
+
+
+@strawberry.type
+class NotFoundError(UserError):
+    pass
+
+
+@strawberry.type
+class ConflictError(UserError):
+    current_version: int | None = None
+
+
+@strawberry.type
+class PermissionDeniedError(UserError):
+    pass
+
+
+@strawberry.type
+class InvalidStateError(UserError):
+    pass
+
+
+ERROR_TYPES: dict[domain.ErrorCode, type[UserError]] = {
+    domain.ErrorCode.VALIDATION: ValidationError,
+    domain.ErrorCode.NOT_FOUND: NotFoundError,
+    domain.ErrorCode.CONFLICT: ConflictError,
+    domain.ErrorCode.PERMISSION_DENIED: PermissionDeniedError,
+    domain.ErrorCode.INVALID_STATE: InvalidStateError,
+}
+
+
+def user_error(error: domain.DomainError) -> UserError:
+    if isinstance(error, domain.Conflict):
+        return ConflictError(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            current_version=error.current_version,
+        )
+    return ERROR_TYPES[error.code](code=error.code, message=error.message, field=error.field)
+
+
+async def run_mutation(session: Any, change: Callable[[], Awaitable[T]]) -> T | UserError:
+    """Run one mutation in a savepoint: an expected failure leaves nothing half-written."""
+    savepoint = await session.begin_nested()
+    try:
+        result = await change()
+        await savepoint.commit()
+    except domain.DomainError as error:
+        await savepoint.rollback()
+        return user_error(error)
+    except StaleDataError:
+        await savepoint.rollback()
+        return user_error(domain.Conflict("changed by someone else meanwhile; reload and retry"))
+    except IntegrityError:
+        await savepoint.rollback()
+        return user_error(domain.Conflict("conflicts with data stored meanwhile; reload and retry"))
+    except BaseException:
+        await savepoint.rollback()
+        raise
+    return result
+
+
+def is_expected(error: GraphQLError) -> bool:
+    # No original error: a syntax or validation error of the document itself.
+    return error.original_error is None or isinstance(error.original_error, domain.DomainError)
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Replace unexpected errors by one message carrying the request id the logs are keyed by."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda error: not is_expected(error))
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        request_id = getattr(self.execution_context.context, "request_id", None)
+        return GraphQLError(
+            message="Unexpected error; quote the request id when reporting it.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL", "requestId": request_id},
+        )
+
+
+def describe_expected(error: GraphQLError) -> None:
+    """Give an expected domain error raised outside a mutation its code and field."""
+    original = error.original_error
+    if isinstance(original, domain.DomainError):
+        error.extensions = {
+            **(error.extensions or {}),
+            "code": original.code.value,
+            "field": original.field,
+        }
+
+
+def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    for error in errors:
+        if is_expected(error):
+            describe_expected(error)
+            continue
+        original = error.original_error
+        # The type, path and frames only: exception messages may quote personal data.
+        log.error(
+            "graphql.unexpected_error",
+            error_type=type(original).__name__,
+            path=".".join(str(part) for part in error.path or ()),
+            stack="".join(traceback.format_tb(original.__traceback__)) if original else None,
+        )

@@ -1,0 +1,195 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL, each test in a rolled-back transaction."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from dramatiq.brokers.stub import StubBroker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from core.db import create_engine
+from core.migrate import upgrade
+from core.settings import Settings
+
+POSTGRES_SERVER = os.environ.get(
+    "DISPENSARY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432"
+)
+REDIS_URL = os.environ.get("DISPENSARY_TEST_REDIS", "redis://127.0.0.1:6379/15")
+RABBITMQ_URL = os.environ.get("DISPENSARY_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def services_required() -> bool:
+    return os.environ.get("DISPENSARY_REQUIRE_SERVICES") == "1"
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip when a service is down, except where the run demands it (CI): then fail."""
+    if reachable(host, port):
+        return
+    message = f"{name} is not reachable at {host}:{port}"
+    if services_required():
+        pytest.fail(f"{message} and DISPENSARY_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def worker_suffix() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@dataclass
+class Database:
+    """One migrated database of one backend."""
+
+    dialect: str
+    url: str
+    engine: AsyncEngine
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(database_url=self.url)
+
+
+def _create_postgres_database(name: str) -> str:
+    import asyncio
+
+    async def recreate() -> None:
+        admin = create_engine(
+            Settings(database_url=f"{POSTGRES_SERVER}/postgres"), isolation_level="AUTOCOMMIT"
+        )
+        async with admin.connect() as connection:
+            await connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            await connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        await admin.dispose()
+
+    asyncio.run(recreate())
+    return f"{POSTGRES_SERVER}/{name}"
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> str:
+    """A fresh, migrated PostgreSQL database for this test process."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    url = _create_postgres_database(f"dispensary_test_{worker_suffix()}")
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("sqlite") / "dispensary.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param, request.getfixturevalue(f"{request.param}_url")
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: tuple[str, str]) -> AsyncIterator[Database]:
+    dialect, url = database_url
+    engine = create_engine(Settings(database_url=url))
+    yield Database(dialect=dialect, url=url, engine=engine)
+    await engine.dispose()
+
+
+@dataclass
+class RolledBackDatabase:
+    """A test's view of a database: everything it does is rolled back at the end."""
+
+    dialect: str
+    connection: AsyncConnection
+    sessions: async_sessionmaker[AsyncSession]
+    statements: list[str]
+
+    def session(self) -> AsyncSession:
+        return self.sessions()
+
+
+@pytest.fixture
+async def db(database: Database) -> AsyncIterator[RolledBackDatabase]:
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            statements.append(statement)
+
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        # Commits inside the code under test only release savepoints of this transaction.
+        sessions = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            autoflush=False,
+            join_transaction_mode="create_savepoint",
+        )
+        sa.event.listen(connection.sync_connection, "before_cursor_execute", count)
+        try:
+            yield RolledBackDatabase(database.dialect, connection, sessions, statements)
+        finally:
+            sa.event.remove(connection.sync_connection, "before_cursor_execute", count)
+            await transaction.rollback()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return database.settings
+
+
+@pytest.fixture
+def broker() -> Iterator[StubBroker]:
+    stub = StubBroker()
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+async def client(
+    db: RolledBackDatabase, database: Database, settings: Settings, broker: StubBroker
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database.engine, db.sessions, broker)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+class GraphQLClient:
+    def __init__(self, http: httpx.AsyncClient, db: RolledBackDatabase) -> None:
+        self.http = http
+        self.db = db
+
+    async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def data(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = await self(query, **variables)
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@pytest.fixture
+def graphql(client: httpx.AsyncClient, db: RolledBackDatabase) -> GraphQLClient:
+    return GraphQLClient(client, db)

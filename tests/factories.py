@@ -1,0 +1,105 @@
+"""Small builders of valid domain rows for tests."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.models import (
+    Insurer,
+    MedicalOrganization,
+    Patient,
+    Representative,
+    Sex,
+    SupervisionCase,
+    Visit,
+    VisitStatus,
+)
+from cases.validation import enp_check_digit, name_search_key
+
+_numbers = itertools.count(1)
+
+
+def valid_enp(number: int) -> str:
+    first15 = f"{number:015d}"
+    return first15 + enp_check_digit(first15)
+
+
+async def save(session: AsyncSession, *rows: Any) -> None:
+    session.add_all(rows)
+    await session.flush()
+
+
+class Region:
+    """An insurer, a clinic and a third-level representative, made on demand."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def basics(self) -> tuple[Insurer, MedicalOrganization, Representative]:
+        n = next(_numbers)
+        insurer = Insurer(code=f"SMO-{n}", name=f"СМО {n}")
+        clinic = MedicalOrganization(code=f"{260000 + n}", name=f"Поликлиника № {n}")
+        await save(self.session, insurer, clinic)
+        representative = Representative(
+            insurer_id=insurer.id,
+            level=3,
+            last_name="Петрова",
+            first_name="Анна",
+        )
+        await save(self.session, representative)
+        return insurer, clinic, representative
+
+    async def patient(self, insurer: Insurer, **fields: Any) -> Patient:
+        n = next(_numbers)
+        values: dict[str, Any] = {
+            "enp": valid_enp(n),
+            "last_name": "Иванов",
+            "first_name": "Пётр",
+            "middle_name": "Сергеевич",
+            "search_name": name_search_key("Иванов", "Пётр", "Сергеевич"),
+            "birth_date": date(1960, 5, 17),
+            "sex": Sex.MALE,
+            "insurer_id": insurer.id,
+        }
+        values.update(fields)
+        patient = Patient(**values)
+        await save(self.session, patient)
+        return patient
+
+    async def case(
+        self,
+        patient: Patient,
+        clinic: MedicalOrganization,
+        representative: Representative | None,
+        **fields: Any,
+    ) -> SupervisionCase:
+        values: dict[str, Any] = {
+            "patient_id": patient.id,
+            "icd10": "I10",
+            "clinic_id": clinic.id,
+            "opened_on": date(2024, 1, 10),
+            "visits_per_year": 2,
+            "representative_id": representative.id if representative else None,
+        }
+        values.update(fields)
+        case = SupervisionCase(**values)
+        await save(self.session, case)
+        return case
+
+    async def visit(
+        self, case: SupervisionCase, window_end: date, status: VisitStatus = VisitStatus.PLANNED
+    ) -> Visit:
+        visit = Visit(
+            case_id=case.id,
+            clinic_id=case.clinic_id,
+            window_start=window_end - timedelta(days=30),
+            window_end=window_end,
+            status=status,
+            attended_on=window_end if status is VisitStatus.ATTENDED else None,
+        )
+        await save(self.session, visit)
+        return visit
