@@ -65,10 +65,12 @@ def require_database(settings: Settings) -> None:
 
 
 def migrate_database(settings: Settings) -> None:
-    from core.migrate import upgrade
+    """Upgrade the schema, then add rows of the shipped rules table that the database lacks."""
+    from core.migrate import load_reference_data, upgrade
 
     require_database(settings)
     upgrade(settings.database_url)
+    asyncio.run(load_reference_data(settings))
 
 
 @app.command()

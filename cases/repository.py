@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Self, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,12 +18,24 @@ from sqlmodel import SQLModel, col
 
 from cases.models import (
     AuditEvent,
+    CaseStatus,
+    Channel,
+    ContactAttempt,
     Insurer,
     JobRun,
+    MedicalOrganization,
+    NotificationConsent,
+    Patient,
+    Reminder,
+    ReminderStatus,
+    Representative,
     SupervisionCase,
+    SupervisionRule,
     Visit,
     VisitStatus,
     WorkItem,
+    WorkItemKind,
+    WorkItemStatus,
     utcnow,
 )
 from cases.pagination import Page, PageRequest, SortKey, build_page, page_statement
@@ -92,6 +107,48 @@ class Repository(Generic[M]):
         rows = await self.scalars(page_statement(statement, keys, request))
         names = [str(key.column.key) for key in keys]
         return build_page(rows, lambda row: [getattr(row, name) for name in names], request)
+
+    async def first_per_parent(
+        self,
+        parent: Any,
+        parent_ids: Sequence[int],
+        keys: Sequence[SortKey],
+        limit: int,
+        *where: Any,
+    ) -> dict[int, list[M]]:
+        """The first `limit` rows of each parent in one statement (a window over the parents)."""
+        if not parent_ids:
+            return {}
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=parent, order_by=[key.ordered() for key in keys])
+            .label("rank")
+        )
+        ranked = sa.select(self.model, rank).where(parent.in_(set(parent_ids)), *where).subquery()
+        entity = sa.orm.aliased(self.model, ranked)
+        rows = await self.scalars(
+            sa.select(entity)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c[parent.key], ranked.c.rank)
+        )
+        grouped: dict[int, list[M]] = {id_: [] for id_ in parent_ids}
+        for row in rows:
+            grouped[getattr(row, parent.key)].append(row)
+        return grouped
+
+    async def count_per_parent(
+        self, parent: Any, parent_ids: Sequence[int], *where: Any
+    ) -> dict[int, int]:
+        if not parent_ids:
+            return {}
+        rows = await self.execute(
+            sa.select(parent.label("parent"), sa.func.count().label("rows"))
+            .where(parent.in_(set(parent_ids)), *where)
+            .group_by(parent)
+        )
+        counts = {id_: 0 for id_ in parent_ids}
+        counts.update({row.parent: row.rows for row in rows})
+        return counts
 
     def _id_column(self) -> sa.ColumnElement[Any]:
         return self.model.__table__.c.id  # type: ignore[attr-defined,no-any-return]
@@ -218,4 +275,420 @@ class WorkItemRepository(Repository[WorkItem]):
         if items:
             await self.execute(
                 insert_ignoring_duplicates(self.session, WorkItem).values(list(items))
+            )
+
+
+@dataclass(frozen=True)
+class PatientFilter:
+    search: str | None = None
+    insurer_id: int | None = None
+    clinic_id: int | None = None
+    representative_id: int | None = None
+    diagnosis_prefix: str | None = None
+    has_active_case: bool | None = None
+
+
+@dataclass(frozen=True)
+class PatientSearch:
+    """What a search string was understood as: exactly one of these is set."""
+
+    enp: str | None = None
+    snils: str | None = None
+    phone: str | None = None
+    name_prefix: str | None = None
+
+
+class PatientRepository(Repository[Patient]):
+    model = Patient
+
+    async def by_enp(self, enp: str) -> Patient | None:
+        found: Patient | None = await self.scalar(sa.select(Patient).where(col(Patient.enp) == enp))
+        return found
+
+    async def by_snils(self, snils: str) -> Patient | None:
+        found: Patient | None = await self.scalar(
+            sa.select(Patient).where(col(Patient.snils) == snils)
+        )
+        return found
+
+    def listing(self, filter: PatientFilter, search: PatientSearch | None) -> sa.Select[Any]:
+        statement = sa.select(Patient)
+        if search is not None:
+            if search.enp is not None:
+                statement = statement.where(col(Patient.enp) == search.enp)
+            if search.snils is not None:
+                statement = statement.where(col(Patient.snils) == search.snils)
+            if search.phone is not None:
+                statement = statement.where(
+                    sa.or_(
+                        col(Patient.phone) == search.phone, col(Patient.phone_extra) == search.phone
+                    )
+                )
+            if search.name_prefix is not None:
+                statement = statement.where(
+                    col(Patient.search_name).startswith(search.name_prefix, autoescape=True)
+                )
+        if filter.insurer_id is not None:
+            statement = statement.where(col(Patient.insurer_id) == filter.insurer_id)
+        if filter.clinic_id is not None:
+            statement = statement.where(col(Patient.attached_clinic_id) == filter.clinic_id)
+        case_conditions = []
+        if filter.representative_id is not None:
+            case_conditions.append(
+                col(SupervisionCase.representative_id) == filter.representative_id
+            )
+        if filter.diagnosis_prefix is not None:
+            case_conditions.append(
+                col(SupervisionCase.icd10).startswith(filter.diagnosis_prefix, autoescape=True)
+            )
+        if filter.has_active_case is not None:
+            active = sa.exists().where(
+                col(SupervisionCase.patient_id) == col(Patient.id),
+                col(SupervisionCase.status) == CaseStatus.ACTIVE,
+            )
+            statement = statement.where(active if filter.has_active_case else ~active)
+        if case_conditions:
+            statement = statement.where(
+                sa.exists().where(
+                    col(SupervisionCase.patient_id) == col(Patient.id), *case_conditions
+                )
+            )
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(Patient.search_name)), SortKey(col(Patient.id))]
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    patient_id: int | None = None
+    status: CaseStatus | None = None
+    icd10_prefix: str | None = None
+    clinic_id: int | None = None
+    representative_id: int | None = None
+    insurer_id: int | None = None
+    next_visit_due_before: date | None = None
+    next_visit_due_after: date | None = None
+    has_open_work_item: bool | None = None
+    missed_visits_at_least: int | None = None
+
+
+class CaseOrder(enum.StrEnum):
+    OPENED_ON = "opened_on"
+    ID = "id"
+
+
+def _next_planned_start() -> Any:
+    return (
+        sa.select(sa.func.min(col(Visit.window_start)))
+        .where(
+            col(Visit.case_id) == col(SupervisionCase.id), col(Visit.status) == VisitStatus.PLANNED
+        )
+        .correlate(SupervisionCase)
+        .scalar_subquery()
+    )
+
+
+class SupervisionCaseRepository(Repository[SupervisionCase]):
+    model = SupervisionCase
+
+    def listing(self, filter: CaseFilter) -> sa.Select[Any]:
+        statement = sa.select(SupervisionCase)
+        equal = {
+            col(SupervisionCase.patient_id): filter.patient_id,
+            col(SupervisionCase.status): filter.status,
+            col(SupervisionCase.clinic_id): filter.clinic_id,
+            col(SupervisionCase.representative_id): filter.representative_id,
+        }
+        for column, value in equal.items():
+            if value is not None:
+                statement = statement.where(column == value)
+        if filter.icd10_prefix is not None:
+            statement = statement.where(
+                col(SupervisionCase.icd10).startswith(filter.icd10_prefix, autoescape=True)
+            )
+        if filter.insurer_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    col(Patient.id) == col(SupervisionCase.patient_id),
+                    col(Patient.insurer_id) == filter.insurer_id,
+                )
+            )
+        if filter.next_visit_due_before is not None:
+            statement = statement.where(_next_planned_start() < filter.next_visit_due_before)
+        if filter.next_visit_due_after is not None:
+            statement = statement.where(_next_planned_start() > filter.next_visit_due_after)
+        if filter.has_open_work_item is not None:
+            open_item = sa.exists().where(
+                col(WorkItem.case_id) == col(SupervisionCase.id),
+                col(WorkItem.status) != WorkItemStatus.DONE,
+            )
+            statement = statement.where(open_item if filter.has_open_work_item else ~open_item)
+        if filter.missed_visits_at_least is not None:
+            missed = (
+                sa.select(sa.func.count())
+                .where(
+                    col(Visit.case_id) == col(SupervisionCase.id),
+                    col(Visit.status) == VisitStatus.MISSED,
+                )
+                .correlate(SupervisionCase)
+                .scalar_subquery()
+            )
+            statement = statement.where(missed >= filter.missed_visits_at_least)
+        return statement
+
+    @staticmethod
+    def ordering(order: CaseOrder = CaseOrder.ID, descending: bool = False) -> list[SortKey]:
+        keys = [SortKey(col(SupervisionCase.id), descending)]
+        if order is CaseOrder.OPENED_ON:
+            keys.insert(0, SortKey(col(SupervisionCase.opened_on), descending))
+        return keys
+
+    async def for_patients(
+        self, patient_ids: Sequence[int], limit: int
+    ) -> dict[int, list[SupervisionCase]]:
+        return await self.first_per_parent(
+            col(SupervisionCase.patient_id), patient_ids, self.ordering(), limit
+        )
+
+    async def count_for_patients(self, patient_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_per_parent(col(SupervisionCase.patient_id), patient_ids)
+
+    async def ids_existing(self, ids: Sequence[int]) -> set[int]:
+        rows = await self.scalars(
+            sa.select(col(SupervisionCase.id)).where(col(SupervisionCase.id).in_(ids))
+        )
+        return set(rows)
+
+
+@dataclass(frozen=True)
+class VisitFilter:
+    case_id: int | None = None
+    patient_id: int | None = None
+    clinic_id: int | None = None
+    status: VisitStatus | None = None
+    window_end_before: date | None = None
+    window_end_after: date | None = None
+
+
+class VisitQueries(Repository[Visit]):
+    """Reads of visits for the API (the scan's statements are in VisitRepository)."""
+
+    model = Visit
+
+    async def by_external_id(self, clinic_id: int, external_id: str) -> Visit | None:
+        found: Visit | None = await self.scalar(
+            sa.select(Visit).where(
+                col(Visit.clinic_id) == clinic_id, col(Visit.external_id) == external_id
+            )
+        )
+        return found
+
+    def listing(self, filter: VisitFilter) -> sa.Select[Any]:
+        statement = sa.select(Visit)
+        if filter.case_id is not None:
+            statement = statement.where(col(Visit.case_id) == filter.case_id)
+        if filter.patient_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    col(SupervisionCase.id) == col(Visit.case_id),
+                    col(SupervisionCase.patient_id) == filter.patient_id,
+                )
+            )
+        if filter.clinic_id is not None:
+            statement = statement.where(col(Visit.clinic_id) == filter.clinic_id)
+        if filter.status is not None:
+            statement = statement.where(col(Visit.status) == filter.status)
+        if filter.window_end_before is not None:
+            statement = statement.where(col(Visit.window_end) < filter.window_end_before)
+        if filter.window_end_after is not None:
+            statement = statement.where(col(Visit.window_end) > filter.window_end_after)
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(Visit.window_start)), SortKey(col(Visit.id))]
+
+    async def for_cases(self, case_ids: Sequence[int], limit: int) -> dict[int, list[Visit]]:
+        return await self.first_per_parent(col(Visit.case_id), case_ids, self.ordering(), limit)
+
+    async def count_for_cases(self, case_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_per_parent(col(Visit.case_id), case_ids)
+
+    async def next_planned(self, case_ids: Sequence[int]) -> dict[int, Visit | None]:
+        found = await self.first_per_parent(
+            col(Visit.case_id),
+            case_ids,
+            self.ordering(),
+            1,
+            col(Visit.status) == VisitStatus.PLANNED,
+        )
+        return {case_id: visits[0] if visits else None for case_id, visits in found.items()}
+
+    async def future_planned(self, case_id: int) -> Sequence[Visit]:
+        visits: Sequence[Visit] = await self.scalars(
+            sa.select(Visit).where(
+                col(Visit.case_id) == case_id, col(Visit.status) == VisitStatus.PLANNED
+            )
+        )
+        return visits
+
+    async def latest_outcome(self, case_id: int, before: date) -> Visit | None:
+        found: Visit | None = await self.scalar(
+            sa.select(Visit)
+            .where(
+                col(Visit.case_id) == case_id,
+                col(Visit.window_start) < before,
+                col(Visit.status).in_([VisitStatus.ATTENDED, VisitStatus.MISSED]),
+            )
+            .order_by(col(Visit.window_start).desc(), col(Visit.id).desc())
+            .limit(1)
+        )
+        return found
+
+
+class ReminderRepository(Repository[Reminder]):
+    model = Reminder
+
+    async def plan(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write outbox rows; one whose idempotency key exists already is left as it is."""
+        if rows:
+            await self.execute(
+                insert_ignoring_duplicates(self.session, Reminder).values(list(rows))
+            )
+
+    async def cancel_pending(
+        self, *, visit_ids: Sequence[int] = (), case_id: int | None = None
+    ) -> int:
+        condition = (
+            col(Reminder.visit_id).in_(visit_ids) if visit_ids else col(Reminder.case_id) == case_id
+        )
+        result = await self.execute(
+            sa.update(Reminder)
+            .where(condition, col(Reminder.status) == ReminderStatus.PENDING)
+            .values(status=ReminderStatus.CANCELLED, updated_at=utcnow())
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def latest_for_patients(self, patient_ids: Sequence[int]) -> dict[int, Reminder | None]:
+        found = await self.first_per_parent(
+            col(Reminder.patient_id),
+            patient_ids,
+            [SortKey(col(Reminder.scheduled_for), True), SortKey(col(Reminder.id), True)],
+            1,
+        )
+        return {patient_id: rows[0] if rows else None for patient_id, rows in found.items()}
+
+
+@dataclass(frozen=True)
+class WorkItemFilter:
+    owner_id: int | None = None
+    kinds: tuple[WorkItemKind, ...] = ()
+    statuses: tuple[WorkItemStatus, ...] = (WorkItemStatus.OPEN, WorkItemStatus.IN_PROGRESS)
+
+
+class WorklistRepository(Repository[WorkItem]):
+    model = WorkItem
+
+    def listing(self, filter: WorkItemFilter) -> sa.Select[Any]:
+        statement = sa.select(WorkItem).where(col(WorkItem.status).in_(filter.statuses))
+        if filter.owner_id is not None:
+            statement = statement.where(col(WorkItem.owner_id) == filter.owner_id)
+        if filter.kinds:
+            statement = statement.where(col(WorkItem.kind).in_(filter.kinds))
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [
+            SortKey(col(WorkItem.priority)),
+            SortKey(col(WorkItem.due_at)),
+            SortKey(col(WorkItem.id)),
+        ]
+
+    async def open_for_visit(self, visit_id: int) -> Sequence[WorkItem]:
+        items: Sequence[WorkItem] = await self.scalars(
+            sa.select(WorkItem).where(
+                col(WorkItem.visit_id) == visit_id, col(WorkItem.status) != WorkItemStatus.DONE
+            )
+        )
+        return items
+
+
+class ContactAttemptRepository(Repository[ContactAttempt]):
+    model = ContactAttempt
+
+    async def latest_for_patients(
+        self, patient_ids: Sequence[int]
+    ) -> dict[int, ContactAttempt | None]:
+        found = await self.first_per_parent(
+            col(ContactAttempt.patient_id),
+            patient_ids,
+            [
+                SortKey(col(ContactAttempt.attempted_at), True),
+                SortKey(col(ContactAttempt.id), True),
+            ],
+            1,
+        )
+        return {patient_id: rows[0] if rows else None for patient_id, rows in found.items()}
+
+
+class ConsentRepository(Repository[NotificationConsent]):
+    model = NotificationConsent
+
+    async def for_patients(
+        self, patient_ids: Sequence[int]
+    ) -> dict[int, list[NotificationConsent]]:
+        return await self.first_per_parent(
+            col(NotificationConsent.patient_id),
+            patient_ids,
+            [SortKey(col(NotificationConsent.id))],
+            len(Channel),
+        )
+
+    async def current(self, patient_id: int, channel: Channel) -> NotificationConsent | None:
+        found: NotificationConsent | None = await self.scalar(
+            sa.select(NotificationConsent).where(
+                col(NotificationConsent.patient_id) == patient_id,
+                col(NotificationConsent.channel) == channel,
+            )
+        )
+        return found
+
+
+class ClinicRepository(Repository[MedicalOrganization]):
+    model = MedicalOrganization
+
+
+class RepresentativeRepository(Repository[Representative]):
+    model = Representative
+
+    async def by_subject(self, subject: str) -> Representative | None:
+        found: Representative | None = await self.scalar(
+            sa.select(Representative).where(col(Representative.subject) == subject)
+        )
+        return found
+
+
+class SupervisionRuleRepository(Repository[SupervisionRule]):
+    model = SupervisionRule
+
+    async def all(self) -> Sequence[SupervisionRule]:
+        rules: Sequence[SupervisionRule] = await self.scalars(
+            sa.select(SupervisionRule).order_by(col(SupervisionRule.icd10_prefix))
+        )
+        return rules
+
+    async def by_prefix(self, prefix: str) -> SupervisionRule | None:
+        found: SupervisionRule | None = await self.scalar(
+            sa.select(SupervisionRule).where(col(SupervisionRule.icd10_prefix) == prefix)
+        )
+        return found
+
+    async def add_missing(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows from the shipped table whose prefix is not stored (admin edits stay)."""
+        if rows:
+            await self.execute(
+                insert_ignoring_duplicates(self.session, SupervisionRule).values(list(rows))
             )

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cases.actor import Actor
+from cases.service import CaseRules
 from core.db import RequestTransaction
 from schema.loaders import Loaders
 
@@ -19,6 +20,7 @@ class Context:
     response: Response | None
     transaction: RequestTransaction
     actor: Actor
+    rules: CaseRules = field(default_factory=CaseRules)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from api.app import create_app
 from core.db import create_engine
-from core.migrate import upgrade
+from core.migrate import load_reference_data, upgrade
 from core.settings import Settings
 
 POSTGRES_SERVER = os.environ.get(
@@ -82,12 +82,19 @@ def _create_postgres_database(name: str) -> str:
     return f"{POSTGRES_SERVER}/{name}"
 
 
+def migrate(url: str) -> None:
+    import asyncio
+
+    upgrade(url)
+    asyncio.run(load_reference_data(Settings(database_url=url)))
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
     """A fresh, migrated PostgreSQL database for this test process."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
     url = _create_postgres_database(f"dispensary_test_{worker_suffix()}")
-    upgrade(url)
+    migrate(url)
     return url
 
 
@@ -95,7 +102,7 @@ def postgresql_url() -> str:
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     path: Path = tmp_path_factory.mktemp("sqlite") / "dispensary.sqlite3"
     url = f"sqlite+aiosqlite:///{path}"
-    upgrade(url)
+    migrate(url)
     return url
 
 
