@@ -1,0 +1,174 @@
+"""N+1 is impossible by construction: the statement count of the main queries is pinned
+and does not grow with the page size; sibling root fields share the request session safely."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from cases.models import (
+    Channel,
+    ContactAttempt,
+    ContactMethod,
+    ContactOutcome,
+    NotificationConsent,
+    Reminder,
+    ReminderKind,
+    WorkItem,
+    WorkItemKind,
+)
+from tests.api.test_cases_api import gid
+from tests.conftest import GraphQLClient, RolledBackDatabase
+from tests.factories import Region, save
+
+WORKLIST = """
+query($rep: ID!, $first: Int) {
+  worklist(first: $first, filter: {representativeId: $rep}) {
+    edges { node {
+      id kind priority dueAt
+      patient { id lastName phone lastContactAttempt { outcome attemptedAt } lastReminder { status channel } }
+      case { id icd10 nextVisit { windowStart windowEnd } }
+      visit { id status }
+    } }
+  }
+}
+"""
+
+CASES = """
+query($first: Int) {
+  supervisionCases(first: $first) {
+    edges { node {
+      id icd10
+      patient { lastName insurer { name } }
+      clinic { name }
+      representative { lastName }
+      nextVisit { windowStart }
+      visits(first: 3) { totalCount edges { node { status } } }
+    } }
+  }
+}
+"""
+
+PATIENT = """
+query($id: ID!, $first: Int) {
+  patient(id: $id) {
+    lastName
+    consents { edges { node { channel granted } } }
+    lastContactAttempt { outcome }
+    lastReminder { status }
+    cases(first: $first) { totalCount edges { node { icd10 clinic { name } visits(first: $first) { edges { node { status } } } } } }
+  }
+}
+"""
+
+SIBLINGS = """
+query($rep: ID!) {
+  worklist(first: 20, filter: {representativeId: $rep}) { edges { node { patient { lastName lastReminder { status } } case { nextVisit { id } } } } }
+  supervisionCases(first: 20) { totalCount edges { node { patient { lastName } visits(first: 2) { totalCount } } } }
+  patients(first: 20) { totalCount edges { node { cases(first: 2) { edges { node { clinic { name } } } } } } }
+  insurers { totalCount }
+}
+"""
+
+
+async def caseload(db: RolledBackDatabase, size: int) -> tuple[int, int]:
+    """A representative with `size` patients, each with a case, two visits and a work item."""
+    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    async with db.session() as session:
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        first_patient = 0
+        for n in range(size):
+            patient = await region.patient(insurer)
+            first_patient = first_patient or patient.id  # type: ignore[assignment]
+            case = await region.case(patient, clinic, representative)
+            missed = await region.visit(case, date(2026, 10, 1))
+            await region.visit(case, date(2027, 4, 1))
+            await save(
+                session,
+                WorkItem(
+                    kind=WorkItemKind.MISSED_VISIT,
+                    owner_id=representative.id,
+                    patient_id=patient.id,
+                    case_id=case.id,
+                    visit_id=missed.id,
+                    priority=1 + n % 3,
+                    due_at=now + timedelta(hours=n),
+                ),
+                ContactAttempt(
+                    patient_id=patient.id,
+                    representative_id=representative.id,
+                    method=ContactMethod.CALL,
+                    outcome=ContactOutcome.NO_ANSWER,
+                ),
+                Reminder(
+                    patient_id=patient.id,
+                    case_id=case.id,
+                    visit_id=missed.id,
+                    kind=ReminderKind.INVITATION,
+                    channel=Channel.SMS,
+                    template="invitation",
+                    scheduled_for=now,
+                    idempotency_key=f"test:{patient.id}",
+                ),
+                NotificationConsent(
+                    patient_id=patient.id, channel=Channel.SMS, granted=True, method="written form"
+                ),
+            )
+        await session.commit()
+    return representative.id, first_patient  # type: ignore[return-value]
+
+
+async def statements_of(
+    graphql: GraphQLClient, db: RolledBackDatabase, query: str, **variables: object
+) -> int:
+    db.statements.clear()
+    await graphql.data(query, **variables)
+    return len(db.statements)
+
+
+@pytest.mark.parametrize(("query", "expected"), [(WORKLIST, 7), (CASES, 8)])
+async def test_statement_count_does_not_grow_with_the_page(
+    graphql: GraphQLClient, db: RolledBackDatabase, query: str, expected: int
+) -> None:
+    # given
+    representative, _ = await caseload(db, 12)
+    rep = gid("Representative", representative)
+
+    # when
+    small = await statements_of(graphql, db, query, rep=rep, first=2)
+    large = await statements_of(graphql, db, query, rep=rep, first=12)
+
+    # then
+    assert small == large == expected
+
+
+async def test_patient_card_statement_count_is_fixed(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    _, patient = await caseload(db, 3)
+
+    small = await statements_of(graphql, db, PATIENT, id=gid("Patient", patient), first=1)
+    large = await statements_of(graphql, db, PATIENT, id=gid("Patient", patient), first=50)
+
+    assert small == large == 8
+
+
+async def test_sibling_root_fields_with_nested_loaders_share_one_session(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # given: four root fields resolved concurrently, each fanning out into loaders
+    representative, _ = await caseload(db, 15)
+
+    # when
+    data = await graphql.data(SIBLINGS, rep=gid("Representative", representative))
+
+    # then
+    assert len(data["worklist"]["edges"]) == 15
+    assert data["supervisionCases"]["totalCount"] == 15
+    assert data["patients"]["totalCount"] == 15
+    assert all(
+        edge["node"]["patient"]["lastReminder"]["status"] == "PENDING"
+        for edge in data["worklist"]["edges"]
+    )
