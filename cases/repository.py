@@ -298,6 +298,11 @@ class PatientSearch:
     name_prefix: str | None = None
 
 
+class PatientOrder(enum.StrEnum):
+    NAME = "name"
+    REGISTERED = "registered"
+
+
 class PatientRepository(Repository[Patient]):
     model = Patient
 
@@ -356,8 +361,13 @@ class PatientRepository(Repository[Patient]):
         return statement
 
     @staticmethod
-    def ordering() -> list[SortKey]:
-        return [SortKey(col(Patient.search_name)), SortKey(col(Patient.id))]
+    def ordering(
+        order: PatientOrder = PatientOrder.NAME, descending: bool = False
+    ) -> list[SortKey]:
+        keys = [SortKey(col(Patient.id), descending)]
+        if order is PatientOrder.NAME:
+            keys.insert(0, SortKey(col(Patient.search_name), descending))
+        return keys
 
 
 @dataclass(frozen=True)
@@ -552,11 +562,26 @@ class ReminderRepository(Repository[Reminder]):
     model = Reminder
 
     async def plan(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Write outbox rows; one whose idempotency key exists already is left as it is."""
-        if rows:
-            await self.execute(
-                insert_ignoring_duplicates(self.session, Reminder).values(list(rows))
+        """Write outbox rows idempotently: a key planned before is left as it is, except that a
+        cancelled one (the visit was moved and moved back) becomes pending again."""
+        if not rows:
+            return
+        table = Reminder.__table__  # type: ignore[attr-defined]
+        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
+        insert = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
+        statement = insert.values(list(rows))
+        await self.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.idempotency_key],
+                set_={
+                    "status": ReminderStatus.PENDING.value,
+                    "scheduled_for": statement.excluded.scheduled_for,
+                    "channel": statement.excluded.channel,
+                    "updated_at": statement.excluded.updated_at,
+                },
+                where=table.c.status == ReminderStatus.CANCELLED.value,
             )
+        )
 
     async def cancel_pending(
         self, *, visit_ids: Sequence[int] = (), case_id: int | None = None

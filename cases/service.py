@@ -58,6 +58,7 @@ from cases.repository import (
     ContactAttemptRepository,
     InsurerRepository,
     PatientFilter,
+    PatientOrder,
     PatientRepository,
     PatientSearch,
     ReminderRepository,
@@ -303,13 +304,17 @@ class PatientService:
         return PatientSearch(name_prefix=key)
 
     async def page(
-        self, filter: PatientFilter, request: PageRequest
+        self,
+        filter: PatientFilter,
+        request: PageRequest,
+        order: PatientOrder = PatientOrder.NAME,
+        descending: bool = False,
     ) -> tuple[Page[Patient], Callable[[], Awaitable[int]]]:
         search = self.understand_search(filter.search) if filter.search else None
         if filter.diagnosis_prefix is not None:
             filter = replace(filter, diagnosis_prefix=filter.diagnosis_prefix.strip().upper())
         listing = self.patients.listing(filter, search)
-        page = await self.patients.page(listing, self.patients.ordering(), request)
+        page = await self.patients.page(listing, self.patients.ordering(order, descending), request)
         return page, lambda: self.patients.count(listing)
 
     async def register(self, actor: Actor, draft: PatientDraft) -> Patient:

@@ -10,7 +10,14 @@ from strawberry import relay
 from cases.errors import PermissionDenied, ValidationFailed
 from cases.models import CaseStatus, VisitStatus, WorkItemKind
 from cases.pagination import PageRequest
-from cases.repository import CaseFilter, CaseOrder, PatientFilter, VisitFilter, WorkItemFilter
+from cases.repository import (
+    CaseFilter,
+    CaseOrder,
+    PatientFilter,
+    PatientOrder,
+    VisitFilter,
+    WorkItemFilter,
+)
 from cases.service import (
     InsurerService,
     PatientService,
@@ -33,6 +40,13 @@ from schema.types import (
 )
 
 strawberry.enum(CaseOrder, name="SupervisionCaseOrderField")
+strawberry.enum(PatientOrder, name="PatientOrderField")
+
+
+@strawberry.input
+class PatientOrderInput:
+    field: PatientOrder = PatientOrder.NAME
+    descending: bool = False
 
 
 @strawberry.input
@@ -124,9 +138,11 @@ class Query:
         info: Info,
         search: str | None = None,
         filter: PatientFilterInput | None = None,
+        order_by: PatientOrderInput | None = None,
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[Patient]:
+        order = order_by or PatientOrderInput()
         given = filter or PatientFilterInput()
         domain_filter = PatientFilter(
             search=search,
@@ -139,7 +155,7 @@ class Query:
             has_active_case=given.has_active_case,
         )
         page, count = await PatientService(info.context.session).page(
-            domain_filter, PageRequest.of(first, after)
+            domain_filter, PageRequest.of(first, after), order.field, order.descending
         )
         return Connection.of(page, Patient.from_model, count)
 

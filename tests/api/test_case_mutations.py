@@ -1,0 +1,268 @@
+"""The remaining case mutations: each changes what it says, audits it, and refuses bad input by field."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import col
+
+from cases.models import AuditEvent, Reminder, ReminderStatus, Representative
+from tests.api.test_cases_api import gid, open_case, register_patient, setup_region
+from tests.conftest import GraphQLClient, RolledBackDatabase
+from tests.factories import save
+
+VISIT_FIELDS = "__typename ... on Visit { id status windowStart windowEnd appointmentAt reasonCode } ... on UserError { code field }"
+
+
+async def actions(db: RolledBackDatabase) -> list[str]:
+    async with db.session() as session:
+        return list(
+            (await session.execute(sa.select(AuditEvent.action).order_by(AuditEvent.id))).scalars()
+        )
+
+
+async def test_schedule_reschedule_and_cancel_a_visit(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    region = await setup_region(db)
+    patient = await register_patient(graphql, region)
+    case = await open_case(graphql, region, patient["id"])
+    start = date.today() + timedelta(days=20)
+    appointment = f"{(start + timedelta(days=5)).isoformat()}T10:30:00+03:00"
+
+    scheduled = (
+        await graphql.data(
+            f"mutation($i: ScheduleVisitInput!) {{ scheduleVisit(input: $i) {{ {VISIT_FIELDS} }} }}",
+            i={
+                "caseId": case["id"],
+                "windowStart": start.isoformat(),
+                "windowEnd": (start + timedelta(days=10)).isoformat(),
+                "appointmentAt": appointment,
+            },
+        )
+    )["scheduleVisit"]
+    backwards = (
+        await graphql.data(
+            f"mutation($i: ScheduleVisitInput!) {{ scheduleVisit(input: $i) {{ {VISIT_FIELDS} }} }}",
+            i={
+                "caseId": case["id"],
+                "windowStart": start.isoformat(),
+                "windowEnd": (start - timedelta(days=1)).isoformat(),
+            },
+        )
+    )["scheduleVisit"]
+    moved = (
+        await graphql.data(
+            f"mutation($i: RescheduleVisitInput!) {{ rescheduleVisit(input: $i) {{ {VISIT_FIELDS} }} }}",
+            i={"visitId": scheduled["id"], "windowEnd": (start + timedelta(days=15)).isoformat()},
+        )
+    )["rescheduleVisit"]
+    cancelled = (
+        await graphql.data(
+            f'mutation($id: ID!) {{ cancelVisit(visitId: $id, reasonCode: "patient_request") {{ {VISIT_FIELDS} }} }}',
+            id=scheduled["id"],
+        )
+    )["cancelVisit"]
+    again = (
+        await graphql.data(
+            f'mutation($id: ID!) {{ cancelVisit(visitId: $id, reasonCode: "x") {{ {VISIT_FIELDS} }} }}',
+            id=scheduled["id"],
+        )
+    )["cancelVisit"]
+
+    assert scheduled["status"] == "PLANNED"
+    assert (backwards["code"], backwards["field"]) == ("VALIDATION", "windowEnd")
+    assert moved["windowEnd"] == (start + timedelta(days=15)).isoformat()
+    assert (cancelled["status"], cancelled["reasonCode"]) == ("CANCELLED", "patient_request")
+    assert (again["code"], again["field"]) == ("INVALID_STATE", "id")
+    async with db.session() as session:
+        reminders = (
+            await session.execute(
+                sa.select(Reminder.kind, Reminder.status).where(col(Reminder.visit_id).is_not(None))
+            )
+        ).all()
+    # The scheduled visit's reminders (invitation, 3 and 1 days before) were revived by the
+    # reschedule (same keys) and cancelled with the visit; the opened case's invitation stays.
+    kinds_of_cancelled = sorted(
+        kind.value for kind, status in reminders if status is ReminderStatus.CANCELLED
+    )
+    assert kinds_of_cancelled == sorted(["invitation", "appointment_3_days", "appointment_1_day"])
+    assert (await actions(db))[-3:] == ["visit.plan", "visit.reschedule", "visit.cancel"]
+
+
+async def test_update_case_checks_the_version_and_audits(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    region = await setup_region(db)
+    patient = await register_patient(graphql, region)
+    case = await open_case(graphql, region, patient["id"])
+    mutation = """mutation($i: UpdateCaseInput!) { updateCase(input: $i) {
+        __typename ... on SupervisionCase { icd10 visitsPerYear version } ... on ConflictError { currentVersion } } }"""
+
+    updated = (
+        await graphql.data(
+            mutation,
+            i={
+                "caseId": case["id"],
+                "version": case["version"],
+                "icd10": "i11.9",
+                "visitsPerYear": 4,
+            },
+        )
+    )["updateCase"]
+    stale = (
+        await graphql.data(
+            mutation, i={"caseId": case["id"], "version": case["version"], "visitsPerYear": 2}
+        )
+    )["updateCase"]
+
+    assert updated == {
+        "__typename": "SupervisionCase",
+        "icd10": "I11.9",
+        "visitsPerYear": 4,
+        "version": case["version"] + 1,
+    }
+    assert stale == {"__typename": "ConflictError", "currentVersion": case["version"] + 1}
+    assert (await actions(db))[-1] == "case.update"
+
+
+async def test_reassign_cases_is_all_or_nothing(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    region = await setup_region(db)
+    patient = await register_patient(graphql, region)
+    first = await open_case(graphql, region, patient["id"])
+    second = await open_case(graphql, region, patient["id"], icd10="E11.9")
+    async with db.session() as session:
+        other = Representative(
+            insurer_id=region["insurer"].id, level=3, last_name="Орлова", first_name="Вера"
+        )
+        level_one = Representative(
+            insurer_id=region["insurer"].id, level=1, last_name="Котов", first_name="Ян"
+        )
+        await save(session, other, level_one)
+        await session.commit()
+    mutation = """mutation($ids: [ID!]!, $rep: ID!) { reassignCases(caseIds: $ids, representativeId: $rep) {
+        __typename ... on ReassignedCases { cases { representative { lastName } } } ... on UserError { code field } } }"""
+
+    moved = (
+        await graphql.data(
+            mutation, ids=[first["id"], second["id"]], rep=gid("Representative", other.id)
+        )
+    )["reassignCases"]
+    to_level_one = (
+        await graphql.data(mutation, ids=[first["id"]], rep=gid("Representative", level_one.id))
+    )["reassignCases"]
+    with_missing = (
+        await graphql.data(
+            mutation,
+            ids=[first["id"], gid("SupervisionCase", 987654)],
+            rep=gid("Representative", region["representative"].id),
+        )
+    )["reassignCases"]
+    too_many = (
+        await graphql.data(mutation, ids=[first["id"]] * 101, rep=gid("Representative", other.id))
+    )["reassignCases"]
+
+    assert moved == {
+        "__typename": "ReassignedCases",
+        "cases": [{"representative": {"lastName": "Орлова"}}] * 2,
+    }
+    assert (to_level_one["code"], to_level_one["field"]) == ("VALIDATION", "representativeId")
+    assert (with_missing["code"], with_missing["field"]) == ("NOT_FOUND", "caseIds")
+    assert (too_many["code"], too_many["field"]) == ("VALIDATION", "caseIds")
+    check = await graphql.data(
+        "query($id: ID!) { supervisionCase(id: $id) { representative { lastName } } }",
+        id=first["id"],
+    )
+    assert check["supervisionCase"]["representative"]["lastName"] == "Орлова"
+
+
+async def test_consent_and_contact_attempts(graphql: GraphQLClient, db: RolledBackDatabase) -> None:
+    region = await setup_region(db)
+    patient = await register_patient(graphql, region)
+
+    consent = await graphql.data(
+        """mutation($p: ID!) { setNotificationConsent(input: {patientId: $p, channel: SMS, granted: false, method: "call to the hotline"}) {
+             ... on NotificationConsent { channel granted method } } }""",
+        p=patient["id"],
+    )
+    attempt = await graphql.data(
+        """mutation($p: ID!, $r: ID!) { logContactAttempt(input: {patientId: $p, method: CALL, outcome: WILL_ATTEND, note: "придёт в четверг", representativeId: $r}) {
+             __typename ... on ContactAttempt { outcome representative { lastName } } } }""",
+        p=patient["id"],
+        r=gid("Representative", region["representative"].id),
+    )
+    nobody = await graphql.data(
+        """mutation($p: ID!) { logContactAttempt(input: {patientId: $p, method: CALL, outcome: NO_ANSWER}) {
+             ... on UserError { code field } } }""",
+        p=patient["id"],
+    )
+    card = await graphql.data(
+        "query($id: ID!) { patient(id: $id) { consents { edges { node { channel granted } } } lastContactAttempt { outcome } } }",
+        id=patient["id"],
+    )
+
+    assert consent["setNotificationConsent"] == {
+        "channel": "SMS",
+        "granted": False,
+        "method": "call to the hotline",
+    }
+    assert attempt["logContactAttempt"] == {
+        "__typename": "ContactAttempt",
+        "outcome": "WILL_ATTEND",
+        "representative": {"lastName": "Петрова"},
+    }
+    assert nobody["logContactAttempt"] == {"code": "VALIDATION", "field": "representativeId"}
+    assert card["patient"] == {
+        "consents": {"edges": [{"node": {"channel": "SMS", "granted": False}}]},
+        "lastContactAttempt": {"outcome": "WILL_ATTEND"},
+    }
+    assert "patient.consent_withdrawn" in await actions(db)
+
+
+async def test_rules_table_is_shipped_unverified_and_editable(graphql: GraphQLClient) -> None:
+    rules = await graphql.data(
+        '{ supervisionRules(icd10Prefix: "I10") { edges { node { icd10Prefix verified source } } } }'
+    )
+    unverifiable = await graphql.data(
+        """mutation { updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: 2, specialty: "терапевт", source: "memory", verified: true}) {
+             __typename ... on UserError { field } } }"""
+    )
+    edited = await graphql.data(
+        """mutation { updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: 2, specialty: "терапевт", source: "Приказ 168н, приложение"}) {
+             __typename ... on SupervisionRule { minVisitsPerYear verified } } }"""
+    )
+
+    shipped = [edge["node"] for edge in rules["supervisionRules"]["edges"]]
+    assert [rule["icd10Prefix"] for rule in shipped] == ["I10"]
+    assert shipped[0]["verified"] is False
+    assert unverifiable["updateSupervisionRule"] == {
+        "__typename": "ValidationError",
+        "field": "verified",
+    }
+    assert edited["updateSupervisionRule"] == {
+        "__typename": "SupervisionRule",
+        "minVisitsPerYear": 2,
+        "verified": False,
+    }
+
+
+async def test_patients_order_and_filters(graphql: GraphQLClient, db: RolledBackDatabase) -> None:
+    region = await setup_region(db)
+    from tests.factories import valid_enp
+
+    a = await register_patient(graphql, region, lastName="Акулова", enp=valid_enp(501))
+    await register_patient(graphql, region, lastName="Яковлева", enp=valid_enp(502))
+    await open_case(graphql, region, a["id"])
+    query = """query($o: PatientOrderInput, $f: PatientFilterInput) { patients(orderBy: $o, filter: $f) { edges { node { lastName } } } }"""
+
+    by_name_desc = await graphql.data(query, o={"field": "NAME", "descending": True})
+    with_case = await graphql.data(query, f={"hasActiveCase": True, "diagnosisPrefix": "i1"})
+
+    assert [e["node"]["lastName"] for e in by_name_desc["patients"]["edges"]] == [
+        "Яковлева",
+        "Акулова",
+    ]
+    assert [e["node"]["lastName"] for e in with_case["patients"]["edges"]] == ["Акулова"]
