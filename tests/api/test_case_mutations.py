@@ -266,3 +266,34 @@ async def test_patients_order_and_filters(graphql: GraphQLClient, db: RolledBack
         "Акулова",
     ]
     assert [e["node"]["lastName"] for e in with_case["patients"]["edges"]] == ["Акулова"]
+
+
+async def test_supervision_case_filters(graphql: GraphQLClient, db: RolledBackDatabase) -> None:
+    region = await setup_region(db)
+    patient = await register_patient(graphql, region)
+    hypertension = await open_case(graphql, region, patient["id"])
+    diabetes = await open_case(graphql, region, patient["id"], icd10="E11.9", representativeId=None)
+    query = """query($f: SupervisionCaseFilterInput) { supervisionCases(filter: $f) { edges { node { id } } } }"""
+
+    async def ids(**filter: object) -> list[str]:
+        data = await graphql.data(query, f=filter)
+        return [edge["node"]["id"] for edge in data["supervisionCases"]["edges"]]
+
+    far = (date.today() + timedelta(days=800)).isoformat()
+    assert await ids(icd10Prefix="e11") == [diabetes["id"]]
+    assert await ids(representativeId=gid("Representative", region["representative"].id)) == [
+        hypertension["id"]
+    ]
+    assert await ids(status="ACTIVE", nextVisitDueBefore=far) == [
+        hypertension["id"],
+        diabetes["id"],
+    ]
+    assert await ids(nextVisitDueAfter=far) == []
+    assert await ids(hasOpenWorkItem=True) == []
+    assert await ids(missedVisitsAtLeast=1) == []
+    assert await ids(
+        missedVisitsAtLeast=0, clinicId=gid("MedicalOrganization", region["clinic"].id)
+    ) == [
+        hypertension["id"],
+        diabetes["id"],
+    ]
