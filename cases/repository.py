@@ -184,12 +184,17 @@ class AuditRepository(Repository[AuditEvent]):
         )
 
 
-def insert_ignoring_duplicates(session: AsyncSession, model: type[SQLModel]) -> Any:
-    """An INSERT that skips rows whose unique key exists (PostgreSQL and SQLite alike)."""
+def upsert_insert(session: AsyncSession, model: type[SQLModel]) -> Any:
+    """An INSERT of the session's dialect that takes ON CONFLICT clauses (PostgreSQL and SQLite)."""
     table = model.__table__  # type: ignore[attr-defined]
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return postgresql_insert(table).on_conflict_do_nothing()
-    return sqlite_insert(table).on_conflict_do_nothing()
+        return postgresql_insert(table)
+    return sqlite_insert(table)
+
+
+def insert_ignoring_duplicates(session: AsyncSession, model: type[SQLModel]) -> Any:
+    """An INSERT that skips rows whose unique key exists."""
+    return upsert_insert(session, model).on_conflict_do_nothing()
 
 
 class JobRunRepository(Repository[JobRun]):
@@ -567,9 +572,7 @@ class ReminderRepository(Repository[Reminder]):
         if not rows:
             return
         table = Reminder.__table__  # type: ignore[attr-defined]
-        dialect = self.session.bind.dialect.name if self.session.bind is not None else "sqlite"
-        insert = postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
-        statement = insert.values(list(rows))
+        statement = upsert_insert(self.session, Reminder).values(list(rows))
         await self.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.idempotency_key],
