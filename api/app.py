@@ -20,26 +20,12 @@ from strawberry.types import ExecutionResult
 
 from api.auth import authenticate
 from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
-from cases.policy import ReminderPolicy
-from cases.service import CaseRules
 from core.broker import broker_problem
 from core.db import RequestTransaction
+from core.rules import case_rules
 from core.settings import Settings
 from schema import build_schema
 from schema.context import Context
-
-
-def case_rules(settings: Settings) -> CaseRules:
-    return CaseRules(
-        policy=ReminderPolicy(
-            quiet_start=settings.quiet_hours_start,
-            quiet_end=settings.quiet_hours_end,
-            work_start=settings.working_hours_start,
-            work_end=settings.working_hours_end,
-        ),
-        default_visits_per_year=settings.default_visits_per_year,
-        default_zone=settings.default_timezone,
-    )
 
 
 class GraphQLRoute(GraphQL[Context, None]):

@@ -47,6 +47,7 @@ from cases.policy import (
     match_rule,
     next_window_after,
     plan_visit_windows,
+    reminders_after_miss,
     reminders_for_visit,
     resolve_visits_per_year,
 )
@@ -132,9 +133,13 @@ class InsurerService:
 class MissedVisitScan:
     """Marks overdue planned visits as missed, once, and puts them on the representatives' worklists."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, rules: CaseRules | None = None) -> None:
+        self.rules = rules or CaseRules()
         self.visits = VisitRepository.from_session(session)
         self.work_items = WorkItemRepository.from_session(session)
+        self.patients = PatientRepository.from_session(session)
+        self.consents = ConsentRepository.from_session(session)
+        self.reminders = ReminderRepository.from_session(session)
 
     async def run(
         self, now: datetime, grace_days: int, zone: ZoneInfo, batch_size: int = 500
@@ -150,7 +155,28 @@ class MissedVisitScan:
         await self.work_items.raise_many(
             [self._work_item(row, previous.get(row.id), now) for row in overdue]
         )
+        await self._plan_follow_up(overdue, now)
         return len(ids)
+
+    async def _plan_follow_up(self, overdue: Sequence[Any], now: datetime) -> None:
+        """The re-booking reminder and the call task each miss implies, in the same transaction."""
+        patient_ids = list({row.patient_id for row in overdue})
+        patients = await self.patients.get_many(patient_ids)
+        consents = await self.consents.for_patients(patient_ids)
+        rows: list[dict[str, Any]] = []
+        for row in overdue:
+            patient = patients[row.patient_id]
+            zone = ZoneInfo(patient.time_zone)
+            planned = reminders_after_miss(
+                self.rules.policy,
+                visit_id=row.id,
+                missed_on=now.astimezone(zone).date(),
+                zone=zone,
+                reachability=_reachability(patient, consents[row.patient_id]),
+                now=now,
+            )
+            rows += _outbox_rows(planned, row.patient_id, row.case_id, row.id)
+        await self.reminders.plan(rows)
 
     @staticmethod
     def _work_item(row: Any, previous: VisitStatus | None, now: datetime) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import structlog
 from cases.models import utcnow
 from cases.service import MissedVisitScan
 from core.broker import current_broker
+from core.rules import case_rules
 from core.settings import get_settings
 from reminders.database import worker_sessions
 
@@ -30,7 +31,7 @@ async def flag_missed_visits() -> None:
     flagged = 0
     while True:
         async with worker_sessions()() as session:
-            count = await MissedVisitScan(session).run(
+            count = await MissedVisitScan(session, case_rules(settings)).run(
                 utcnow(), settings.grace_period_days, settings.zone, SCAN_BATCH
             )
             await session.commit()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from cases.models import Visit, VisitStatus, WorkItem, WorkItemKind
+from cases.models import (
+    Channel,
+    Reminder,
+    ReminderKind,
+    Visit,
+    VisitStatus,
+    WorkItem,
+    WorkItemKind,
+)
 from cases.service import MissedVisitScan
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
@@ -82,3 +90,37 @@ async def test_works_in_batches(db: RolledBackDatabase) -> None:
         count = (await session.execute(sa.select(sa.func.count()).select_from(WorkItem))).scalar()
     assert batches == [2, 2, 1, 0]
     assert count == 5
+
+
+async def test_a_miss_plans_the_rebooking_reminder_and_the_call_task(
+    db: RolledBackDatabase,
+) -> None:
+    async with db.session() as session:
+        # given: a patient with a phone, in Vladivostok
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        patient = await region.patient(insurer, phone="+79161234567", time_zone="Asia/Vladivostok")
+        case = await region.case(patient, clinic, representative)
+        visit = await region.visit(case, TODAY - timedelta(days=9))
+
+        # when: flagged twice (a retried job)
+        await MissedVisitScan(session).run(NOW, grace_days=7, zone=MOSCOW)
+        await MissedVisitScan(session).run(NOW, grace_days=7, zone=MOSCOW)
+
+        # then
+        reminders = (
+            (await session.execute(sa.select(Reminder).order_by(Reminder.scheduled_for)))
+            .scalars()
+            .all()
+        )
+    vladivostok = ZoneInfo("Asia/Vladivostok")
+    assert [(r.kind, r.channel, r.visit_id) for r in reminders] == [
+        (ReminderKind.REBOOKING, Channel.SMS, visit.id),
+        (ReminderKind.CALL_TASK, Channel.VOICE_CALL, visit.id),
+    ]
+    # 09:00 local the day after the miss (NOW is 19:00 in Vladivostok), and 09:00 a week after.
+    local = [r.scheduled_for.astimezone(vladivostok) for r in reminders]
+    assert [(moment.date(), moment.hour) for moment in local] == [
+        (date(2026, 11, 24), 9),
+        (date(2026, 11, 30), 9),
+    ]
