@@ -48,9 +48,9 @@ from cases.models import (
     Visit,
     VisitStatus,
     WorkItem,
-    WorkItemKind,
     WorkItemStatus,
 )
+from cases.policy import missed_visit_dedup_key, missed_visit_work_item
 from cases.validation import enp_check_digit, name_search_key, normalize_phone, snils_check_number
 
 __all__ = ["TFOMS_CONTACT_CENTRE", "seed_region"]
@@ -684,11 +684,12 @@ class _PatientGenerator:
         visit.missed_at = missed_at
         visit.changed_by = "job:visits.flag_missed"
         visit.updated_at = missed_at
+        kind, priority = missed_visit_work_item(second_in_a_row=escalate)
         work_item = WorkItem(
-            kind=WorkItemKind.ESCALATION if escalate else WorkItemKind.MISSED_VISIT,
+            kind=kind,
             owner_id=case.representative_id,
             patient_id=_UNSAVED,
-            priority=1 if escalate else 2,
+            priority=priority,
             due_at=missed_at,
             status=WorkItemStatus.OPEN,
             created_at=missed_at,
@@ -889,7 +890,7 @@ async def _insert_patients(
                     work_item.patient_id = patient_id
                     work_item.case_id = case_id
                     work_item.visit_id = visit_id
-                    work_item.dedup_key = f"missed:{visit_id}"
+                    work_item.dedup_key = missed_visit_dedup_key(visit_id)
                     work_items.append(work_item)
     await _insert(session, Reminder, reminders)
     await _insert(session, WorkItem, work_items)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from cases.models import Channel, ReminderKind
+from cases.models import Channel, ReminderKind, WorkItemKind
 
 __all__ = [
     "MAX_VISITS_PER_YEAR",
@@ -25,6 +25,8 @@ __all__ = [
     "first_channel",
     "load_supervision_rules",
     "match_rule",
+    "missed_visit_dedup_key",
+    "missed_visit_work_item",
     "next_allowed_send_time",
     "next_window_after",
     "plan_visit_windows",
@@ -528,3 +530,15 @@ def render(template: str, **values: str) -> str:
         raise KeyError(
             f"message template {template!r} needs a value for {missing.args[0]!r}"
         ) from None
+
+
+def missed_visit_work_item(*, second_in_a_row: bool) -> tuple[WorkItemKind, int]:
+    """What a missed visit puts on the worklist: a second miss in a row escalates (priority 1)."""
+    if second_in_a_row:
+        return WorkItemKind.ESCALATION, 1
+    return WorkItemKind.MISSED_VISIT, 2
+
+
+def missed_visit_dedup_key(visit_id: int) -> str:
+    """One work item per missed visit, however often the miss is flagged."""
+    return f"missed:{visit_id}"

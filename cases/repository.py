@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Self, TypeVar
@@ -41,6 +41,7 @@ from cases.models import (
 from cases.pagination import Page, PageRequest, SortKey, build_page, page_statement
 
 M = TypeVar("M", bound=SQLModel)
+CountRows = Callable[[], Awaitable[int]]
 
 
 def session_lock(session: AsyncSession) -> asyncio.Lock:
@@ -103,10 +104,12 @@ class Repository(Generic[M]):
 
     async def page(
         self, statement: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest
-    ) -> Page[Any]:
+    ) -> tuple[Page[Any], CountRows]:
+        """One page of `statement`, and how to count all its rows should the client ask."""
         rows = await self.scalars(page_statement(statement, keys, request))
         names = [str(key.column.key) for key in keys]
-        return build_page(rows, lambda row: [getattr(row, name) for name in names], request)
+        page = build_page(rows, lambda row: [getattr(row, name) for name in names], request)
+        return page, lambda: self.count(statement)
 
     async def first_per_parent(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
@@ -33,7 +33,6 @@ from cases.models import (
     Visit,
     VisitStatus,
     WorkItem,
-    WorkItemKind,
     WorkItemStatus,
     utcnow,
 )
@@ -45,6 +44,8 @@ from cases.policy import (
     SupervisionRuleRow,
     load_supervision_rules,
     match_rule,
+    missed_visit_dedup_key,
+    missed_visit_work_item,
     next_window_after,
     plan_visit_windows,
     reminders_after_miss,
@@ -57,6 +58,7 @@ from cases.repository import (
     ClinicRepository,
     ConsentRepository,
     ContactAttemptRepository,
+    CountRows,
     InsurerRepository,
     PatientFilter,
     PatientOrder,
@@ -123,11 +125,8 @@ class InsurerService:
         )
         return insurer
 
-    async def page(self, request: PageRequest) -> Page[Insurer]:
+    async def page(self, request: PageRequest) -> tuple[Page[Insurer], CountRows]:
         return await self.insurers.page(self.insurers.listing(), self.insurers.ordering(), request)
-
-    async def count(self) -> int:
-        return await self.insurers.count(self.insurers.listing())
 
 
 class MissedVisitScan:
@@ -180,17 +179,17 @@ class MissedVisitScan:
 
     @staticmethod
     def _work_item(row: Any, previous: VisitStatus | None, now: datetime) -> dict[str, Any]:
-        second_in_a_row = previous == VisitStatus.MISSED
+        kind, priority = missed_visit_work_item(second_in_a_row=previous == VisitStatus.MISSED)
         return {
-            "kind": WorkItemKind.ESCALATION if second_in_a_row else WorkItemKind.MISSED_VISIT,
+            "kind": kind,
             "owner_id": row.representative_id,
             "patient_id": row.patient_id,
             "case_id": row.case_id,
             "visit_id": row.id,
-            "priority": 1 if second_in_a_row else 2,
+            "priority": priority,
             "due_at": now,
             "status": WorkItemStatus.OPEN,
-            "dedup_key": f"missed:{row.id}",
+            "dedup_key": missed_visit_dedup_key(row.id),
             "created_at": now,
         }
 
@@ -335,13 +334,12 @@ class PatientService:
         request: PageRequest,
         order: PatientOrder = PatientOrder.NAME,
         descending: bool = False,
-    ) -> tuple[Page[Patient], Callable[[], Awaitable[int]]]:
+    ) -> tuple[Page[Patient], CountRows]:
         search = self.understand_search(filter.search) if filter.search else None
         if filter.diagnosis_prefix is not None:
             filter = replace(filter, diagnosis_prefix=filter.diagnosis_prefix.strip().upper())
         listing = self.patients.listing(filter, search)
-        page = await self.patients.page(listing, self.patients.ordering(order, descending), request)
-        return page, lambda: self.patients.count(listing)
+        return await self.patients.page(listing, self.patients.ordering(order, descending), request)
 
     async def register(self, actor: Actor, draft: PatientDraft) -> Patient:
         enp = _validated(lambda: normalize_enp(draft.enp))
@@ -518,19 +516,17 @@ class SupervisionService:
 
     async def page(
         self, filter: CaseFilter, request: PageRequest, order: CaseOrder, descending: bool
-    ) -> tuple[Page[SupervisionCase], Callable[[], Awaitable[int]]]:
+    ) -> tuple[Page[SupervisionCase], CountRows]:
         if filter.icd10_prefix is not None:
             filter = replace(filter, icd10_prefix=filter.icd10_prefix.strip().upper())
         listing = self.cases.listing(filter)
-        page = await self.cases.page(listing, self.cases.ordering(order, descending), request)
-        return page, lambda: self.cases.count(listing)
+        return await self.cases.page(listing, self.cases.ordering(order, descending), request)
 
     async def visit_page(
         self, filter: VisitFilter, request: PageRequest
-    ) -> tuple[Page[Visit], Callable[[], Awaitable[int]]]:
+    ) -> tuple[Page[Visit], CountRows]:
         listing = self.visits.listing(filter)
-        page = await self.visits.page(listing, self.visits.ordering(), request)
-        return page, lambda: self.visits.count(listing)
+        return await self.visits.page(listing, self.visits.ordering(), request)
 
     async def rules_table(self) -> list[SupervisionRuleRow]:
         return [
@@ -905,10 +901,9 @@ class WorkItemService:
 
     async def page(
         self, filter: WorkItemFilter, request: PageRequest
-    ) -> tuple[Page[WorkItem], Callable[[], Awaitable[int]]]:
+    ) -> tuple[Page[WorkItem], CountRows]:
         listing = self.items.listing(filter)
-        page = await self.items.page(listing, self.items.ordering(), request)
-        return page, lambda: self.items.count(listing)
+        return await self.items.page(listing, self.items.ordering(), request)
 
     async def get(self, item_id: int) -> WorkItem:
         item = await self.items.get(item_id)

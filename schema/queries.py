@@ -114,9 +114,8 @@ class Query:
     async def insurers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Insurer]:
-        service = InsurerService(info.context.session)
-        page = await service.page(PageRequest.of(first, after))
-        return Connection.of(page, Insurer.from_model, service.count)
+        page, count = await InsurerService(info.context.session).page(PageRequest.of(first, after))
+        return Connection.of(page, Insurer.from_model, count)
 
     @strawberry.field(description="One patient by global id or by ЕНП.")
     async def patient(
