@@ -25,6 +25,8 @@ POSTGRES_SERVER = os.environ.get(
 )
 REDIS_URL = os.environ.get("DISPENSARY_TEST_REDIS", "redis://127.0.0.1:6379/15")
 RABBITMQ_URL = os.environ.get("DISPENSARY_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
+# Two checkouts testing on one server at once keep apart by giving each its own prefix.
+DATABASE_PREFIX = os.environ.get("DISPENSARY_TEST_DATABASE_PREFIX", "dispensary_test")
 
 
 def services_required() -> bool:
@@ -93,7 +95,7 @@ def migrate(url: str) -> None:
 def postgresql_url() -> str:
     """A fresh, migrated PostgreSQL database for this test process."""
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    url = _create_postgres_database(f"dispensary_test_{worker_suffix()}")
+    url = _create_postgres_database(f"{DATABASE_PREFIX}_{worker_suffix()}")
     migrate(url)
     return url
 
