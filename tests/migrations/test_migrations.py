@@ -21,10 +21,15 @@ from core.settings import Settings
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Any) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'migrations.sqlite3'}"
-    from tests.conftest import _create_postgres_database, require_service, worker_suffix
+    from tests.conftest import (
+        DATABASE_PREFIX,
+        _create_postgres_database,
+        require_service,
+        worker_suffix,
+    )
 
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    return _create_postgres_database(f"dispensary_migrations_{worker_suffix()}")
+    return _create_postgres_database(f"{DATABASE_PREFIX}_migrations_{worker_suffix()}")
 
 
 def run(url: str, inspect: Any) -> Any:
