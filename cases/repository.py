@@ -21,12 +21,14 @@ from cases.models import (
     CaseStatus,
     Channel,
     ContactAttempt,
+    InformingEvent,
     Insurer,
     JobRun,
     MedicalOrganization,
     NotificationConsent,
     Patient,
     Reminder,
+    ReminderKind,
     ReminderStatus,
     Representative,
     SupervisionCase,
@@ -318,6 +320,15 @@ class PatientRepository(Repository[Patient]):
         found: Patient | None = await self.scalar(sa.select(Patient).where(col(Patient.enp) == enp))
         return found
 
+    async def with_phone(self, phone: str) -> Sequence[Patient]:
+        """Patients whose main or extra phone is `phone` (E.164): who a reply from it may come from."""
+        found: Sequence[Patient] = await self.scalars(
+            sa.select(Patient)
+            .where(sa.or_(col(Patient.phone) == phone, col(Patient.phone_extra) == phone))
+            .order_by(col(Patient.id))
+        )
+        return found
+
     async def by_snils(self, snils: str) -> Patient | None:
         found: Patient | None = await self.scalar(
             sa.select(Patient).where(col(Patient.snils) == snils)
@@ -410,6 +421,22 @@ def _next_planned_start() -> Any:
 
 class SupervisionCaseRepository(Repository[SupervisionCase]):
     model = SupervisionCase
+
+    async def clinic_name(self, case_id: int) -> str | None:
+        name: str | None = await self.scalar(
+            sa.select(col(MedicalOrganization.name))
+            .join(SupervisionCase, col(SupervisionCase.clinic_id) == col(MedicalOrganization.id))
+            .where(col(SupervisionCase.id) == case_id)
+        )
+        return name
+
+    async def representative_of(self, case_id: int) -> int | None:
+        owner: int | None = await self.scalar(
+            sa.select(col(SupervisionCase.representative_id)).where(
+                col(SupervisionCase.id) == case_id
+            )
+        )
+        return owner
 
     def listing(self, filter: CaseFilter) -> sa.Select[Any]:
         statement = sa.select(SupervisionCase)
@@ -610,6 +637,197 @@ class ReminderRepository(Repository[Reminder]):
             1,
         )
         return {patient_id: rows[0] if rows else None for patient_id, rows in found.items()}
+
+    async def due(self, now: datetime, limit: int) -> Sequence[sa.Row[Any]]:
+        """Pending reminders whose time has come, with the patient's zone, locked for this dispatcher.
+
+        Served by the partial index on pending rows; other dispatchers skip the locked rows.
+        """
+        return (
+            await self.execute(
+                sa.select(col(Reminder.id), col(Reminder.channel), col(Patient.time_zone))
+                .join(Patient, col(Patient.id) == col(Reminder.patient_id))
+                .where(
+                    col(Reminder.status) == ReminderStatus.PENDING,
+                    col(Reminder.scheduled_for) <= now,
+                )
+                .order_by(col(Reminder.scheduled_for), col(Reminder.id))
+                .limit(limit)
+                .with_for_update(of=Reminder.__table__, skip_locked=True)  # type: ignore[attr-defined]
+            )
+        ).all()
+
+    async def mark_queued(self, ids: Sequence[int], now: datetime) -> None:
+        if ids:
+            await self.execute(
+                sa.update(Reminder)
+                .where(col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.PENDING)
+                .values(status=ReminderStatus.QUEUED, queued_at=now, updated_at=now)
+            )
+
+    async def postpone(self, until: dict[int, datetime], now: datetime) -> None:
+        """Move pending reminders to new times (one statement per distinct time)."""
+        by_time: dict[datetime, list[int]] = {}
+        for id_, at in until.items():
+            by_time.setdefault(at, []).append(id_)
+        for at, ids in by_time.items():
+            await self.execute(
+                sa.update(Reminder)
+                .where(col(Reminder.id).in_(ids), col(Reminder.status) == ReminderStatus.PENDING)
+                .values(scheduled_for=at, updated_at=now)
+            )
+
+    async def stale_queued(self, before: datetime, limit: int) -> list[int]:
+        """Queued reminders nobody has touched since `before`: their message was lost."""
+        rows = await self.execute(
+            sa.select(col(Reminder.id))
+            .where(col(Reminder.status) == ReminderStatus.QUEUED, col(Reminder.queued_at) < before)
+            .order_by(col(Reminder.queued_at))
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [row.id for row in rows]
+
+    async def touch_queued(self, ids: Sequence[int], now: datetime) -> None:
+        if ids:
+            await self.execute(
+                sa.update(Reminder).where(col(Reminder.id).in_(ids)).values(queued_at=now)
+            )
+
+    async def lock(self, id_: int) -> Reminder | None:
+        """The reminder, its row locked until the transaction ends (a second sender waits)."""
+        found: Reminder | None = await self.scalar(
+            sa.select(Reminder)
+            .where(col(Reminder.id) == id_)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return found
+
+    async def by_provider_message_id(self, message_id: str, channel: Channel) -> Reminder | None:
+        found: Reminder | None = await self.scalar(
+            sa.select(Reminder)
+            .where(
+                col(Reminder.provider_message_id) == message_id,
+                col(Reminder.channel) == channel,
+            )
+            .with_for_update()
+        )
+        return found
+
+    def listing(self, filter: ReminderFilter) -> sa.Select[Any]:
+        return sa.select(Reminder).where(*self._conditions(filter))
+
+    @staticmethod
+    def _conditions(filter: ReminderFilter, with_status: bool = True) -> list[Any]:
+        conditions: list[Any] = []
+        if with_status and filter.statuses:
+            conditions.append(col(Reminder.status).in_(filter.statuses))
+        for column, value in (
+            (Reminder.patient_id, filter.patient_id),
+            (Reminder.case_id, filter.case_id),
+            (Reminder.channel, filter.channel),
+            (Reminder.kind, filter.kind),
+        ):
+            if value is not None:
+                conditions.append(col(column) == value)
+        if filter.scheduled_from is not None:
+            conditions.append(col(Reminder.scheduled_for) >= filter.scheduled_from)
+        if filter.scheduled_before is not None:
+            conditions.append(col(Reminder.scheduled_for) < filter.scheduled_before)
+        return conditions
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(Reminder.scheduled_for), True), SortKey(col(Reminder.id), True)]
+
+    async def count_by_status(self, filter: ReminderFilter) -> dict[ReminderStatus, int]:
+        """How many reminders match the filter in each status (the status filter itself aside)."""
+        rows = await self.execute(
+            sa.select(col(Reminder.status).label("status"), sa.func.count().label("rows"))
+            .where(*self._conditions(filter, with_status=False))
+            .group_by(col(Reminder.status))
+        )
+        counts = dict.fromkeys(ReminderStatus, 0)
+        counts.update({ReminderStatus(row.status): row.rows for row in rows})
+        return counts
+
+    async def letters(self, start: datetime, end: datetime) -> Sequence[Reminder]:
+        """Postal letters handed to the batch in [start, end), in the order they were written."""
+        found: Sequence[Reminder] = await self.scalars(
+            sa.select(Reminder)
+            .where(
+                col(Reminder.channel) == Channel.POST,
+                col(Reminder.sent_at) >= start,
+                col(Reminder.sent_at) < end,
+                col(Reminder.status).in_((ReminderStatus.SENT, ReminderStatus.DELIVERED)),
+            )
+            .order_by(col(Reminder.sent_at), col(Reminder.id))
+        )
+        return found
+
+    async def letter_times(self, since: datetime) -> Sequence[datetime]:
+        """When each letter since `since` went into a batch (the caller groups them by local day)."""
+        rows = await self.execute(
+            sa.select(col(Reminder.sent_at)).where(
+                col(Reminder.channel) == Channel.POST,
+                col(Reminder.sent_at) >= since,
+                col(Reminder.status).in_((ReminderStatus.SENT, ReminderStatus.DELIVERED)),
+            )
+        )
+        return [row.sent_at for row in rows]
+
+
+@dataclass(frozen=True)
+class ReminderFilter:
+    statuses: tuple[ReminderStatus, ...] = ()
+    patient_id: int | None = None
+    case_id: int | None = None
+    channel: Channel | None = None
+    kind: ReminderKind | None = None
+    scheduled_from: datetime | None = None
+    scheduled_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InformingFilter:
+    patient_id: int | None = None
+    case_id: int | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+
+
+class InformingEventRepository(Repository[InformingEvent]):
+    model = InformingEvent
+
+    def listing(self, filter: InformingFilter) -> sa.Select[Any]:
+        statement = sa.select(InformingEvent)
+        if filter.patient_id is not None:
+            statement = statement.where(col(InformingEvent.patient_id) == filter.patient_id)
+        if filter.case_id is not None:
+            statement = statement.where(col(InformingEvent.case_id) == filter.case_id)
+        if filter.since is not None:
+            statement = statement.where(col(InformingEvent.occurred_at) >= filter.since)
+        if filter.before is not None:
+            statement = statement.where(col(InformingEvent.occurred_at) < filter.before)
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [
+            SortKey(col(InformingEvent.occurred_at), True),
+            SortKey(col(InformingEvent.id), True),
+        ]
+
+    async def for_patients(
+        self, patient_ids: Sequence[int], limit: int
+    ) -> dict[int, list[InformingEvent]]:
+        return await self.first_per_parent(
+            col(InformingEvent.patient_id), patient_ids, self.ordering(), limit
+        )
+
+    async def count_for_patients(self, patient_ids: Sequence[int]) -> dict[int, int]:
+        return await self.count_per_parent(col(InformingEvent.patient_id), patient_ids)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DATABASE_SCHEMES = {
@@ -50,6 +49,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Where clients and providers reach this service (delivery-receipt callbacks).
+    public_url: str = "http://127.0.0.1:8000"
+    # SMS over an HTTP gateway; unset in development, `serve` runs the local stand-in.
+    sms_gateway_url: str | None = None
+    sms_provider: str = Field(default="gateway", pattern=r"^[a-z0-9-]{1,32}$")
+    sms_webhook_secret: SecretStr | None = None
+    # E-mail over SMTP: smtp://user:password@host:port (smtps:// for TLS); unset = no e-mail.
+    smtp_url: SecretStr | None = None
+    mail_from: str = "dispensary@localhost"
+    # Transient delivery failures retry with exponential backoff, bounded in count and age.
+    delivery_max_attempts: int = Field(default=6, ge=1, le=50)
+    delivery_min_backoff_seconds: float = Field(default=30.0, gt=0)
+    delivery_max_backoff_seconds: float = Field(default=1800.0, gt=0)
+    delivery_max_age_hours: float = Field(default=24.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
@@ -93,6 +106,10 @@ class Settings(BaseSettings):
             raise ValueError("quiet_hours_start must be before quiet_hours_end")
         if self.working_hours_start >= self.working_hours_end:
             raise ValueError("working_hours_start must be before working_hours_end")
+        if self.delivery_min_backoff_seconds > self.delivery_max_backoff_seconds:
+            raise ValueError(
+                "delivery_min_backoff_seconds must not exceed delivery_max_backoff_seconds"
+            )
         return self
 
     @property
@@ -108,6 +125,18 @@ class Settings(BaseSettings):
         return ZoneInfo(self.default_timezone)
 
 
-@lru_cache(maxsize=1)
+_active: Settings | None = None
+
+
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings: read from the environment once, unless `use_settings` set them."""
+    global _active
+    if _active is None:
+        _active = Settings()
+    return _active
+
+
+def use_settings(settings: Settings) -> None:
+    """Make `settings` the process's own (the embedded `serve` adds the local stand-ins)."""
+    global _active
+    _active = settings

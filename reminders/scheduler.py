@@ -71,4 +71,7 @@ def default_jobs() -> list[PeriodicJob]:
 
     return [
         PeriodicJob("visits.flag_missed", timedelta(hours=1), tasks.flag_missed_visits.send),
+        PeriodicJob(
+            "reminders.dispatch_due", timedelta(minutes=1), tasks.dispatch_due_reminders.send
+        ),
     ]

@@ -2,20 +2,54 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
 import dramatiq
 import structlog
 
-from cases.models import utcnow
+from cases.delivery import Courier, DeliveryLimits, Outcome, ReminderDelivery, ReminderDispatcher
+from cases.models import Channel, utcnow
 from cases.service import MissedVisitScan
 from core.broker import current_broker
 from core.rules import case_rules
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from reminders.channels import couriers_from_settings
 from reminders.database import worker_sessions
 
 log = structlog.get_logger(__name__)
 
 SCAN_BATCH = 500
+DISPATCH_BATCH = 500
 TEN_MINUTES_MS = 10 * 60 * 1000
+ONE_MINUTE_MS = 60 * 1000
+
+_couriers: dict[Channel, Courier] | None = None
+
+
+def couriers() -> dict[Channel, Courier]:
+    """This process's couriers, made once from the settings."""
+    global _couriers
+    if _couriers is None:
+        _couriers = couriers_from_settings(get_settings())
+    return _couriers
+
+
+def use_couriers(replacement: dict[Channel, Courier] | None) -> None:
+    """Replace the couriers (None: build them from the settings again on next use)."""
+    global _couriers
+    _couriers = replacement
+
+
+def delivery_limits(settings: Settings) -> DeliveryLimits:
+    return DeliveryLimits(
+        max_attempts=settings.delivery_max_attempts,
+        min_backoff=timedelta(seconds=settings.delivery_min_backoff_seconds),
+        max_backoff=timedelta(seconds=settings.delivery_max_backoff_seconds),
+        max_age=timedelta(hours=settings.delivery_max_age_hours),
+    )
 
 
 @dramatiq.actor(
@@ -39,3 +73,70 @@ async def flag_missed_visits() -> None:
         if count < SCAN_BATCH:
             break
     log.info("visits.flagged_missed", count=flagged)
+
+
+def _enqueue(ids: Sequence[int]) -> None:
+    for reminder_id in ids:
+        send_reminder.send(reminder_id)
+
+
+@dramatiq.actor(
+    actor_name="reminders.dispatch_due",
+    queue_name="scans",
+    broker=current_broker(),
+    max_retries=3,
+    time_limit=TEN_MINUTES_MS,
+)
+async def dispatch_due_reminders() -> None:
+    """Queue every due reminder, a committed batch at a time; each is enqueued after its commit."""
+    settings = get_settings()
+    rules, limits = case_rules(settings), delivery_limits(settings)
+    dispatched = 0
+    while True:
+        async with worker_sessions()() as session:
+            ids = await ReminderDispatcher(session, rules, limits).claim(utcnow(), DISPATCH_BATCH)
+            await session.commit()
+        # The broker client blocks on network I/O; keep it off the event loop.
+        await asyncio.to_thread(_enqueue, ids)
+        dispatched += len(ids)
+        if len(ids) < DISPATCH_BATCH:
+            break
+    log.info("reminders.dispatched", count=dispatched)
+
+
+@dramatiq.actor(
+    actor_name="reminders.send",
+    queue_name="reminders",
+    broker=current_broker(),
+    # Our own budget (attempts and age) bounds delivery retries; this bounds unexpected errors.
+    max_retries=20,
+    min_backoff=5_000,
+    max_backoff=30 * ONE_MINUTE_MS,
+    time_limit=ONE_MINUTE_MS,
+    on_retry_exhausted="reminders.dead_letter",
+)
+async def send_reminder(reminder_id: int) -> None:
+    """Deliver one reminder; a transient failure comes back after the backoff."""
+    settings = get_settings()
+    async with worker_sessions()() as session:
+        attempt = await ReminderDelivery(
+            session, case_rules(settings), couriers(), delivery_limits(settings)
+        ).deliver(reminder_id, utcnow())
+        await session.commit()
+    log.info("reminders.attempt", reminder_id=reminder_id, outcome=attempt.outcome.value)
+    if attempt.outcome is Outcome.RETRY:
+        assert attempt.delay is not None
+        raise dramatiq.Retry(delay=int(attempt.delay.total_seconds() * 1000))
+
+
+@dramatiq.actor(actor_name="reminders.dead_letter", queue_name="reminders", broker=current_broker())
+async def dead_letter(message: dict[str, Any], _retries: dict[str, Any]) -> None:
+    """A send the broker gave up on (unexpected errors): mark the reminder dead for an operator."""
+    reminder_id = int(message["args"][0])
+    settings = get_settings()
+    async with worker_sessions()() as session:
+        marked = await ReminderDelivery(
+            session, case_rules(settings), couriers(), delivery_limits(settings)
+        ).give_up(reminder_id, utcnow())
+        await session.commit()
+    log.warning("reminders.dead_letter", reminder_id=reminder_id, marked=marked)

@@ -1,0 +1,615 @@
+"""Reminder delivery: the dispatcher that releases due outbox rows, and the sender that delivers one.
+
+Channels are reached through couriers (`Courier`), which the caller supplies; this module
+decides what to send, when, on which rung of the ladder, and what to record. It never commits.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.actor import Actor
+from cases.audit import AuditLog
+from cases.errors import InvalidState, NotFound
+from cases.models import (
+    CaseStatus,
+    Channel,
+    DeliveryError,
+    InformingEvent,
+    InformingMethod,
+    InformingOutcome,
+    Patient,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SkipReason,
+    VisitStatus,
+    WorkItemKind,
+    WorkItemStatus,
+    utcnow,
+)
+from cases.pagination import Page, PageRequest
+from cases.policy import Reachability, next_allowed_send_time, render
+from cases.repository import (
+    ConsentRepository,
+    CountRows,
+    InformingEventRepository,
+    InformingFilter,
+    InsurerRepository,
+    PatientRepository,
+    ReminderFilter,
+    ReminderRepository,
+    SupervisionCaseRepository,
+    VisitQueries,
+    WorkItemRepository,
+)
+from cases.service import CaseRules, PatientService
+
+__all__ = [
+    "Accepted",
+    "Courier",
+    "DeliveryFailed",
+    "DeliveryLimits",
+    "Outcome",
+    "OutgoingMessage",
+    "ReminderDelivery",
+    "ReminderDispatcher",
+    "ReminderOperations",
+    "SmsReplies",
+]
+
+# Channels that reach the patient directly, and so wait for the patient's waking hours.
+PATIENT_FACING: Final = frozenset({Channel.SMS, Channel.EMAIL})
+INFORMING_METHOD: Final[Mapping[Channel, InformingMethod]] = {
+    Channel.SMS: InformingMethod.SMS,
+    Channel.EMAIL: InformingMethod.EMAIL,
+    Channel.VOICE_CALL: InformingMethod.PHONE_CALL,
+    Channel.POST: InformingMethod.LETTER,
+}
+EMAIL_SUBJECT: Final = "Диспансерное наблюдение"
+# Words that, sent back by SMS, withdraw consent to SMS (compared in upper case).
+STOP_WORDS: Final = frozenset({"STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"})
+_UNKNOWN: Final = "—"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message for a courier; `idempotency_key` is the same on every attempt."""
+
+    channel: Channel
+    recipient: str
+    subject: str
+    text: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider_message_id: str
+
+
+class DeliveryFailed(Exception):
+    """A courier could not hand the message over; `detail` names a code, never personal data."""
+
+    def __init__(self, error: DeliveryError, detail: str, *, permanent: bool) -> None:
+        super().__init__(f"{error.value}: {detail}")
+        self.error = error
+        self.detail = detail[:500]
+        self.permanent = permanent
+
+
+class Courier(Protocol):
+    async def deliver(self, message: OutgoingMessage) -> Accepted: ...
+
+
+@dataclass(frozen=True)
+class DeliveryLimits:
+    max_attempts: int = 6
+    min_backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(minutes=30)
+    max_age: timedelta = timedelta(hours=24)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential: min, 2·min, 4·min, ... capped at max."""
+        grown: timedelta = self.min_backoff * 2 ** max(0, attempts - 1)
+        return min(self.max_backoff, grown)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """A queued reminder untouched this long has lost its message (no retry waits longer)."""
+        return self.max_backoff + timedelta(minutes=10)
+
+
+class Outcome(enum.StrEnum):
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    RETRY = "retry"
+    DEAD = "dead"
+    NOTHING_TO_DO = "nothing_to_do"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    outcome: Outcome
+    # For RETRY: how long to wait before the next attempt.
+    delay: timedelta | None = None
+
+
+class ReminderDispatcher:
+    """Releases due reminders to the sender: inside the patient's waking hours, once each."""
+
+    def __init__(
+        self, session: AsyncSession, rules: CaseRules, limits: DeliveryLimits | None = None
+    ) -> None:
+        self.rules = rules
+        self.limits = limits or DeliveryLimits()
+        self.reminders = ReminderRepository.from_session(session)
+
+    async def claim(self, now: datetime, batch_size: int = 500) -> list[int]:
+        """Queue one batch of due reminders; returns their ids, plus any whose message was lost.
+
+        A reminder due outside the patient's quiet-hours window is moved to the window's next
+        opening in the patient's zone instead, so the next run does not look at it again.
+        """
+        policy = self.rules.policy
+        ready: list[int] = []
+        later: dict[int, datetime] = {}
+        for row in await self.reminders.due(now, batch_size):
+            if row.channel not in PATIENT_FACING:
+                ready.append(row.id)
+                continue
+            at = next_allowed_send_time(
+                now, ZoneInfo(row.time_zone), policy.quiet_start, policy.quiet_end
+            )
+            if at <= now:
+                ready.append(row.id)
+            else:
+                later[row.id] = at
+        await self.reminders.mark_queued(ready, now)
+        await self.reminders.postpone(later, now)
+        lost = await self.reminders.stale_queued(now - self.limits.stale_after, batch_size)
+        await self.reminders.touch_queued(lost, now)
+        return ready + lost
+
+
+@dataclass(frozen=True)
+class _Context:
+    patient: Patient
+    reachability: Reachability
+    values: dict[str, str]
+
+
+class ReminderDelivery:
+    """Delivers one queued reminder: re-checks it, renders it, hands it to a courier, records it."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        rules: CaseRules,
+        couriers: Mapping[Channel, Courier],
+        limits: DeliveryLimits | None = None,
+    ) -> None:
+        self.rules = rules
+        self.couriers = couriers
+        self.limits = limits or DeliveryLimits()
+        self.reminders = ReminderRepository.from_session(session)
+        self.patients = PatientRepository.from_session(session)
+        self.consents = ConsentRepository.from_session(session)
+        self.cases = SupervisionCaseRepository.from_session(session)
+        self.visits = VisitQueries.from_session(session)
+        self.insurers = InsurerRepository.from_session(session)
+        self.work_items = WorkItemRepository.from_session(session)
+        self.events = InformingEventRepository.from_session(session)
+
+    async def deliver(self, reminder_id: int, now: datetime) -> Attempt:
+        reminder = await self.reminders.lock(reminder_id)
+        if reminder is None or reminder.status != ReminderStatus.QUEUED:
+            # Delivered twice by the broker, cancelled meanwhile, or already done.
+            return Attempt(Outcome.NOTHING_TO_DO)
+        context = await self._context(reminder)
+        if reminder.channel in PATIENT_FACING:
+            # A retry may come back at night: wait for the morning, it costs no attempt.
+            opens = next_allowed_send_time(
+                now,
+                ZoneInfo(context.patient.time_zone),
+                self.rules.policy.quiet_start,
+                self.rules.policy.quiet_end,
+            )
+            if opens > now:
+                return Attempt(Outcome.RETRY, opens - now)
+        if not await self._still_needed(reminder):
+            await self._finish(reminder, ReminderStatus.SKIPPED, now, skip=SkipReason.NOT_NEEDED)
+            return Attempt(Outcome.SKIPPED)
+        if reminder.channel == Channel.VOICE_CALL:
+            await self._call_task(reminder, context, now)
+            return Attempt(Outcome.SENT)
+        if not context.reachability.allows(reminder.channel):
+            has_contact = _recipient(context.patient, reminder.channel) is not None
+            reason = SkipReason.NO_CONSENT if has_contact else SkipReason.NO_CONTACT
+            await self._finish(reminder, ReminderStatus.SKIPPED, now, skip=reason)
+            await self._next_rung(reminder, context, now)
+            return Attempt(Outcome.SKIPPED)
+        return await self._send(reminder, context, now)
+
+    async def _send(self, reminder: Reminder, context: _Context, now: datetime) -> Attempt:
+        recipient = _recipient(context.patient, reminder.channel)
+        assert recipient is not None  # reachability checked it
+        text = render(reminder.template, **context.values)
+        reminder.recipient, reminder.body = recipient, text
+        if reminder.channel == Channel.POST:
+            # A letter joins the day's batch for the mailing house; that is its sending.
+            await self._finish(reminder, ReminderStatus.SENT, now)
+            await self._inform(reminder, InformingOutcome.SENT, now)
+            return Attempt(Outcome.SENT)
+        reminder.attempts += 1
+        reminder.queued_at = now
+        courier = self.couriers.get(reminder.channel)
+        try:
+            if courier is None:
+                raise DeliveryFailed(
+                    DeliveryError.NOT_CONFIGURED, "no courier for the channel", permanent=True
+                )
+            accepted = await courier.deliver(
+                OutgoingMessage(
+                    channel=reminder.channel,
+                    recipient=recipient,
+                    subject=EMAIL_SUBJECT,
+                    text=text,
+                    idempotency_key=reminder.idempotency_key,
+                )
+            )
+        except DeliveryFailed as failure:
+            return await self._failed(reminder, context, failure, now)
+        reminder.provider_message_id = accepted.provider_message_id
+        reminder.error, reminder.last_error = None, None
+        await self._finish(reminder, ReminderStatus.SENT, now)
+        await self._inform(reminder, InformingOutcome.SENT, now)
+        return Attempt(Outcome.SENT)
+
+    async def _failed(
+        self, reminder: Reminder, context: _Context, failure: DeliveryFailed, now: datetime
+    ) -> Attempt:
+        reminder.error, reminder.last_error = failure.error, failure.detail
+        if failure.permanent:
+            await self._finish(reminder, ReminderStatus.FAILED, now)
+            await self._inform(reminder, InformingOutcome.FAILED, now)
+            await self._next_rung(reminder, context, now)
+            return Attempt(Outcome.FAILED)
+        exhausted = (
+            reminder.attempts >= self.limits.max_attempts
+            or now - reminder.scheduled_for >= self.limits.max_age
+        )
+        if exhausted:
+            await self._finish(reminder, ReminderStatus.DEAD, now)
+            await self._inform(reminder, InformingOutcome.FAILED, now)
+            return Attempt(Outcome.DEAD)
+        reminder.updated_at = now
+        await self.reminders.add(reminder)
+        return Attempt(Outcome.RETRY, self.limits.backoff(reminder.attempts))
+
+    async def give_up(self, reminder_id: int, now: datetime) -> bool:
+        """Mark a reminder dead whose message the broker stopped retrying (an unexpected error)."""
+        reminder = await self.reminders.lock(reminder_id)
+        if reminder is None or reminder.status != ReminderStatus.QUEUED:
+            return False
+        reminder.last_error = "retries exhausted"
+        await self._finish(reminder, ReminderStatus.DEAD, now)
+        return True
+
+    async def apply_receipt(self, provider_message_id: str, delivered: bool, now: datetime) -> bool:
+        """A delivery receipt from the SMS provider; a repeated or unknown one changes nothing."""
+        reminder = await self.reminders.by_provider_message_id(provider_message_id, Channel.SMS)
+        if reminder is None or reminder.status != ReminderStatus.SENT:
+            return False
+        if delivered:
+            reminder.delivered_at = now
+            await self._finish(reminder, ReminderStatus.DELIVERED, now)
+            await self._inform(reminder, InformingOutcome.DELIVERED, now)
+            return True
+        reminder.error, reminder.last_error = DeliveryError.UNDELIVERED, "receipt: not delivered"
+        await self._finish(reminder, ReminderStatus.FAILED, now)
+        await self._inform(reminder, InformingOutcome.FAILED, now)
+        await self._next_rung(reminder, await self._context(reminder), now)
+        return True
+
+    # --- the pieces ---------------------------------------------------------------------
+
+    async def _context(self, reminder: Reminder) -> _Context:
+        patient = await self.patients.get(reminder.patient_id)
+        assert patient is not None  # a foreign key
+        consents = await self.consents.for_patients([patient.id])  # type: ignore[list-item]
+        reachability = Reachability(
+            phone=patient.phone is not None,
+            email=patient.email is not None,
+            postal_address=patient.postal_address is not None,
+            consents={c.channel: c.granted for c in consents.get(patient.id, [])},  # type: ignore[arg-type]
+        )
+        return _Context(patient, reachability, await self._values(reminder, patient))
+
+    async def _values(self, reminder: Reminder, patient: Patient) -> dict[str, str]:
+        zone = ZoneInfo(patient.time_zone)
+        insurer = await self.insurers.get(patient.insurer_id)
+        hotline = insurer.hotline_phone if insurer and insurer.hotline_phone else None
+        values = {
+            "name": " ".join(filter(None, [patient.first_name, patient.middle_name])),
+            "hotline": _spoken_phone(hotline) if hotline else _UNKNOWN,
+            "clinic": _UNKNOWN,
+            "window_start": _UNKNOWN,
+            "window_end": _UNKNOWN,
+            "appointment_date": _UNKNOWN,
+            "appointment_time": _UNKNOWN,
+        }
+        if reminder.visit_id is not None:
+            visit = await self.visits.get(reminder.visit_id)
+            if visit is not None:
+                values["window_start"] = visit.window_start.strftime("%d.%m.%Y")
+                values["window_end"] = visit.window_end.strftime("%d.%m.%Y")
+                if visit.appointment_at is not None:
+                    local = visit.appointment_at.astimezone(zone)
+                    values["appointment_date"] = local.strftime("%d.%m.%Y")
+                    values["appointment_time"] = local.strftime("%H:%M")
+        if reminder.case_id is not None:
+            clinic = await self.cases.clinic_name(reminder.case_id)
+            values["clinic"] = clinic or _UNKNOWN
+        return values
+
+    async def _still_needed(self, reminder: Reminder) -> bool:
+        if reminder.case_id is not None:
+            case = await self.cases.get(reminder.case_id)
+            if case is None or case.status != CaseStatus.ACTIVE:
+                return False
+        if reminder.visit_id is None:
+            return True
+        visit = await self.visits.get(reminder.visit_id)
+        if visit is None:
+            return False
+        if reminder.kind in (ReminderKind.REBOOKING, ReminderKind.CALL_TASK):
+            # After a miss: needed unless the miss was reversed or the visit withdrawn.
+            return visit.status == VisitStatus.MISSED
+        return visit.status == VisitStatus.PLANNED
+
+    async def _call_task(self, reminder: Reminder, context: _Context, now: datetime) -> None:
+        """A call is a representative's task, due inside their working hours."""
+        policy = self.rules.policy
+        due = next_allowed_send_time(
+            now, ZoneInfo(self.rules.default_zone), policy.work_start, policy.work_end
+        )
+        owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
+        await self.work_items.raise_many(
+            [
+                {
+                    "kind": WorkItemKind.CALL_DUE,
+                    "owner_id": owner,
+                    "patient_id": reminder.patient_id,
+                    "case_id": reminder.case_id,
+                    "visit_id": reminder.visit_id,
+                    "reminder_id": reminder.id,
+                    "priority": 2,
+                    "due_at": due,
+                    "status": WorkItemStatus.OPEN,
+                    "dedup_key": f"call:{reminder.id}",
+                    "created_at": now,
+                }
+            ]
+        )
+        reminder.recipient = context.patient.phone
+        reminder.body = render(ReminderKind.CALL_TASK.value, **context.values)
+        await self._finish(reminder, ReminderStatus.SENT, now)
+
+    async def _next_rung(self, reminder: Reminder, context: _Context, now: datetime) -> None:
+        """The same message on the next channel of the ladder, or a task: the patient is unreachable."""
+        if reminder.kind == ReminderKind.CALL_TASK:
+            return
+        ladder = self.rules.policy.ladder
+        following = (
+            ladder[ladder.index(reminder.channel) + 1 :] if reminder.channel in ladder else ()
+        )
+        channel = next((c for c in following if context.reachability.allows(c)), None)
+        if channel is not None:
+            await self.reminders.plan(
+                [
+                    {
+                        "patient_id": reminder.patient_id,
+                        "case_id": reminder.case_id,
+                        "visit_id": reminder.visit_id,
+                        "kind": reminder.kind,
+                        "channel": channel,
+                        "template": reminder.template,
+                        "scheduled_for": now,
+                        "status": ReminderStatus.PENDING,
+                        "attempts": 0,
+                        "previous_id": reminder.id,
+                        "idempotency_key": f"{reminder.idempotency_key}>{channel.value}"[:128],
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                ]
+            )
+            return
+        owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
+        root = reminder.idempotency_key.partition(">")[0]
+        await self.work_items.raise_many(
+            [
+                {
+                    "kind": WorkItemKind.UNREACHABLE_CONTACT,
+                    "owner_id": owner,
+                    "patient_id": reminder.patient_id,
+                    "case_id": reminder.case_id,
+                    "visit_id": reminder.visit_id,
+                    "reminder_id": reminder.id,
+                    "priority": 2,
+                    "due_at": now,
+                    "status": WorkItemStatus.OPEN,
+                    "dedup_key": f"unreachable:{root}"[:128],
+                    "created_at": now,
+                }
+            ]
+        )
+
+    async def _finish(
+        self,
+        reminder: Reminder,
+        status: ReminderStatus,
+        now: datetime,
+        skip: SkipReason | None = None,
+    ) -> None:
+        reminder.status, reminder.updated_at = status, now
+        if skip is not None:
+            reminder.skip_reason = skip
+        if status == ReminderStatus.SENT:
+            reminder.sent_at = now
+        await self.reminders.add(reminder)
+
+    async def _inform(self, reminder: Reminder, outcome: InformingOutcome, now: datetime) -> None:
+        await self.events.add(
+            InformingEvent(
+                patient_id=reminder.patient_id,
+                case_id=reminder.case_id,
+                reminder_id=reminder.id,
+                kind=reminder.kind.value,
+                method=INFORMING_METHOD[reminder.channel],
+                outcome=outcome,
+                occurred_at=now,
+            )
+        )
+
+
+def _recipient(patient: Patient, channel: Channel) -> str | None:
+    return {
+        Channel.SMS: patient.phone,
+        Channel.EMAIL: patient.email,
+        Channel.VOICE_CALL: patient.phone,
+        Channel.POST: patient.postal_address,
+    }[channel]
+
+
+def _spoken_phone(e164: str) -> str:
+    """+78007071135 as a Russian reader writes it: 8 (800) 707-11-35."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+class SmsReplies:
+    """What a patient texts back: a stop word withdraws their SMS consent."""
+
+    def __init__(self, session: AsyncSession, rules: CaseRules) -> None:
+        self.patients = PatientRepository.from_session(session)
+        self.consent = PatientService(session, rules)
+
+    @staticmethod
+    def is_stop(text: str) -> bool:
+        words = text.strip().upper().split()
+        return bool(words) and words[0].strip(".!") in STOP_WORDS
+
+    async def receive(self, actor: Actor, phone: str, text: str) -> int:
+        """Returns how many patients' consent the reply withdrew."""
+        if not self.is_stop(text):
+            return 0
+        patients = await self.patients.with_phone(phone)
+        for patient in patients:
+            await self.consent.set_consent(
+                actor,
+                patient.id,  # type: ignore[arg-type]
+                Channel.SMS,
+                granted=False,
+                method="sms STOP",
+            )
+        return len(patients)
+
+
+class ReminderOperations:
+    """What an operator does with the outbox: look, send now, cancel, retry a dead letter."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.reminders = ReminderRepository.from_session(session)
+        self.events = InformingEventRepository.from_session(session)
+        self.audit = AuditLog(session)
+
+    async def page(
+        self, filter: ReminderFilter, request: PageRequest
+    ) -> tuple[Page[Reminder], CountRows]:
+        return await self.reminders.page(
+            self.reminders.listing(filter), self.reminders.ordering(), request
+        )
+
+    async def counts(self, filter: ReminderFilter) -> dict[ReminderStatus, int]:
+        return await self.reminders.count_by_status(filter)
+
+    async def informing_page(
+        self, filter: InformingFilter, request: PageRequest
+    ) -> tuple[Page[InformingEvent], CountRows]:
+        return await self.events.page(self.events.listing(filter), self.events.ordering(), request)
+
+    async def get(self, reminder_id: int) -> Reminder:
+        reminder = await self.reminders.lock(reminder_id)
+        if reminder is None:
+            raise NotFound("no such reminder", field="id")
+        return reminder
+
+    async def send_now(self, actor: Actor, reminder_id: int) -> Reminder:
+        """Make a pending reminder due at once; the next dispatch sends it (waking hours apply)."""
+        return await self._change(
+            actor,
+            reminder_id,
+            "reminder.send_now",
+            (ReminderStatus.PENDING,),
+            ReminderStatus.PENDING,
+        )
+
+    async def cancel(self, actor: Actor, reminder_id: int) -> Reminder:
+        return await self._change(
+            actor,
+            reminder_id,
+            "reminder.cancelled",
+            (ReminderStatus.PENDING, ReminderStatus.QUEUED),
+            ReminderStatus.CANCELLED,
+        )
+
+    async def retry(self, actor: Actor, reminder_id: int) -> Reminder:
+        """A dead or failed reminder goes back to the outbox, due now, with a fresh attempt budget."""
+        reminder = await self._change(
+            actor,
+            reminder_id,
+            "reminder.retried",
+            (ReminderStatus.DEAD, ReminderStatus.FAILED),
+            ReminderStatus.PENDING,
+        )
+        reminder.attempts, reminder.error = 0, None
+        await self.reminders.add(reminder)
+        return reminder
+
+    async def _change(
+        self,
+        actor: Actor,
+        reminder_id: int,
+        action: str,
+        allowed: Sequence[ReminderStatus],
+        status: ReminderStatus,
+    ) -> Reminder:
+        reminder = await self.get(reminder_id)
+        if reminder.status not in allowed:
+            names = ", ".join(s.value for s in allowed)
+            raise InvalidState(
+                f"the reminder is {reminder.status.value}; this needs it {names}", field="id"
+            )
+        now = utcnow()
+        before = reminder.status.value
+        reminder.status, reminder.updated_at = status, now
+        if status == ReminderStatus.PENDING:
+            reminder.scheduled_for = now
+        await self.reminders.add(reminder)
+        changes: dict[str, Any] = {"status": {"before": before, "after": status.value}}
+        await self.audit.record(actor, action, reminder, changes)
+        return reminder

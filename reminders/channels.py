@@ -1,0 +1,159 @@
+"""Couriers: the SMS gateway over HTTP and e-mail over SMTP, each configured by a URL.
+
+A courier hands one message over and says how it went; what counts as permanent (move to
+the next channel) or transient (try again later) is decided here, from the protocol's answer.
+Error details name a status or an exception type, never the recipient or the text.
+"""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from email.utils import make_msgid
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+import httpx
+
+from cases.delivery import Accepted, Courier, DeliveryFailed, OutgoingMessage
+from cases.models import Channel, DeliveryError
+from core.settings import Settings
+
+PERMANENT_HTTP = frozenset({400, 403, 404, 409, 410, 422})
+
+
+class SmsGatewayCourier:
+    """POSTs to `{base_url}/messages` with the reminder's idempotency key."""
+
+    def __init__(self, base_url: str, callback_url: str | None, timeout: float = 10.0) -> None:
+        self.url = base_url.rstrip("/") + "/messages"
+        self.callback_url = callback_url
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        # Made on first use, inside the loop that sends (the worker's or the test's).
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def deliver(self, message: OutgoingMessage) -> Accepted:
+        payload = {
+            "to": message.recipient,
+            "text": message.text,
+            "idempotency_key": message.idempotency_key,
+            "callback_url": self.callback_url,
+        }
+        try:
+            response = await self._http().post(
+                self.url, json=payload, headers={"Idempotency-Key": message.idempotency_key}
+            )
+        except httpx.HTTPError as error:
+            raise DeliveryFailed(
+                DeliveryError.UNAVAILABLE, type(error).__name__, permanent=False
+            ) from None
+        if response.is_success:
+            try:
+                return Accepted(provider_message_id=str(response.json()["id"]))
+            except (ValueError, KeyError):
+                raise DeliveryFailed(
+                    DeliveryError.UNAVAILABLE, "answer without a message id", permanent=False
+                ) from None
+        code = _error_code(response)
+        if response.status_code in PERMANENT_HTTP:
+            reason = (
+                DeliveryError.INVALID_RECIPIENT
+                if code == "invalid_recipient"
+                else DeliveryError.REJECTED
+            )
+            raise DeliveryFailed(reason, f"http {response.status_code} {code}", permanent=True)
+        raise DeliveryFailed(
+            DeliveryError.UNAVAILABLE, f"http {response.status_code} {code}", permanent=False
+        )
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("error", ""))[:64]
+    except ValueError:
+        return ""
+
+
+class SmtpCourier:
+    """Sends through one SMTP server; a 5xx answer for the recipient is a hard bounce."""
+
+    def __init__(self, url: str, sender: str, timeout: float = 15.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("the SMTP URL must look like smtp://user:password@host:port")
+        self.hostname = parts.hostname
+        self.use_tls = parts.scheme == "smtps"
+        self.port = parts.port or (465 if self.use_tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.sender = sender
+        self.timeout = timeout
+
+    async def deliver(self, message: OutgoingMessage) -> Accepted:
+        email = EmailMessage()
+        email["From"] = self.sender
+        email["To"] = message.recipient
+        email["Subject"] = message.subject
+        # The same reminder always carries the same Message-ID, so a repeat can be recognised.
+        message_id = make_msgid(
+            idstring=message.idempotency_key.replace(":", "."), domain="dispensary"
+        )
+        email["Message-ID"] = message_id
+        email.set_content(message.text)
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=self.hostname,
+                port=self.port,
+                username=self.username,
+                password=self.password,
+                use_tls=self.use_tls,
+                timeout=self.timeout,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            codes = {error.code for error in refused.recipients}
+            permanent = any(code >= 500 for code in codes)
+            raise DeliveryFailed(
+                DeliveryError.HARD_BOUNCE if permanent else DeliveryError.UNAVAILABLE,
+                f"smtp {sorted(codes)}",
+                permanent=permanent,
+            ) from None
+        except aiosmtplib.SMTPResponseException as error:
+            permanent = error.code >= 500
+            raise DeliveryFailed(
+                DeliveryError.REJECTED if permanent else DeliveryError.UNAVAILABLE,
+                f"smtp {error.code}",
+                permanent=permanent,
+            ) from None
+        except (aiosmtplib.SMTPException, OSError) as error:
+            raise DeliveryFailed(
+                DeliveryError.UNAVAILABLE, type(error).__name__, permanent=False
+            ) from None
+        return Accepted(provider_message_id=message_id.strip("<>"))
+
+
+def sms_webhook_url(settings: Settings) -> str:
+    return f"{settings.public_url.rstrip('/')}/webhooks/sms/{settings.sms_provider}"
+
+
+def couriers_from_settings(settings: Settings) -> dict[Channel, Courier]:
+    """The couriers the settings configure; a channel without one fails over to the next rung."""
+    couriers: dict[Channel, Courier] = {}
+    if settings.sms_gateway_url:
+        couriers[Channel.SMS] = SmsGatewayCourier(
+            settings.sms_gateway_url, sms_webhook_url(settings)
+        )
+    if settings.smtp_url is not None:
+        couriers[Channel.EMAIL] = SmtpCourier(
+            settings.smtp_url.get_secret_value(), settings.mail_from
+        )
+    return couriers
