@@ -13,19 +13,23 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from api.auth import authenticate
 from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
+from api.webhooks import postal_batch, sms_webhook
 from core.broker import broker_problem
 from core.db import RequestTransaction
 from core.rules import case_rules
 from core.settings import Settings
+from reminders.gateway import SmsGatewayStandIn
 from schema import build_schema
 from schema.context import Context
+
+DEV_SMS_GATEWAY_PATH = "/dev/sms-gateway"
 
 
 class GraphQLRoute(GraphQL[Context, None]):
@@ -68,6 +72,7 @@ def create_app(
     session_factory: async_sessionmaker[AsyncSession],
     broker: dramatiq.Broker,
     lifespan: Any = None,
+    sms_gateway: SmsGatewayStandIn | None = None,
 ) -> Starlette:
     async def healthz(_: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -98,12 +103,18 @@ def create_app(
         ),
         Middleware(DatabaseSessionMiddleware, session_factory=session_factory),
     ]
+    routes: list[Route | Mount] = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        Route("/webhooks/sms/{provider}", sms_webhook, methods=["POST"]),
+        Route("/letters/{day}.csv", postal_batch, methods=["GET"]),
+    ]
+    if sms_gateway is not None:
+        # Development only: the local SMS gateway, so the whole pipeline runs with nothing else.
+        routes.append(Mount(DEV_SMS_GATEWAY_PATH, app=sms_gateway.app()))
     application = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-        ],
+        routes=routes,
         middleware=middleware,
         lifespan=lifespan,
     )

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
 import typer
@@ -15,6 +15,9 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from reminders.gateway import SmsGatewayStandIn
 
 app = typer.Typer(
     help="Dispensary: follow-up of patients under dispensary supervision.", no_args_is_help=True
@@ -108,8 +111,20 @@ def serve(
     else:
         require_database(settings)
     in_process = background if background is not None else settings.broker_url.startswith("memory")
-    application = build_application(settings, in_process=in_process)
     where = f"http://{host}:{port}"
+    sms_gateway = None
+    if settings.sms_gateway_url is None and not settings.is_production:
+        from api.app import DEV_SMS_GATEWAY_PATH
+        from core.settings import use_settings
+        from reminders.gateway import SmsGatewayStandIn
+
+        sms_gateway = SmsGatewayStandIn()
+        settings = settings.model_copy(
+            update={"sms_gateway_url": f"{where}{DEV_SMS_GATEWAY_PATH}", "public_url": where}
+        )
+        use_settings(settings)
+        typer.echo(f"SMS: the local gateway at {where}{DEV_SMS_GATEWAY_PATH}/messages")
+    application = build_application(settings, in_process=in_process, sms_gateway=sms_gateway)
     typer.echo(f"Dispensary API on {where}/graphql")
     if not settings.is_production:
         typer.echo(f"GraphiQL: open {where}/graphql in a browser")
@@ -118,7 +133,9 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
-def build_application(settings: Settings, *, in_process: bool) -> Starlette:
+def build_application(
+    settings: Settings, *, in_process: bool, sms_gateway: SmsGatewayStandIn | None = None
+) -> Starlette:
     """The API app with its engine and broker; with `in_process`, also the worker and scheduler."""
     from api.app import create_app
     from core.broker import install_broker
@@ -142,7 +159,9 @@ def build_application(settings: Settings, *, in_process: bool) -> Starlette:
                 await stop()
             await engine.dispose()
 
-    return create_app(settings, engine, session_factory, broker, lifespan=lifespan)
+    return create_app(
+        settings, engine, session_factory, broker, lifespan=lifespan, sms_gateway=sms_gateway
+    )
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
@@ -60,6 +60,7 @@ __all__ = [
     "DeliveryLimits",
     "Outcome",
     "OutgoingMessage",
+    "PostalBatches",
     "ReminderDelivery",
     "ReminderDispatcher",
     "ReminderOperations",
@@ -613,3 +614,49 @@ class ReminderOperations:
         changes: dict[str, Any] = {"status": {"before": before, "after": status.value}}
         await self.audit.record(actor, action, reminder, changes)
         return reminder
+
+
+@dataclass(frozen=True)
+class Letter:
+    reminder_id: int
+    addressee: str
+    postal_address: str
+    text: str
+
+
+class PostalBatches:
+    """Letters accumulate into one batch per day of the region's calendar, for a mailing house."""
+
+    def __init__(self, session: AsyncSession, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.reminders = ReminderRepository.from_session(session)
+        self.patients = PatientRepository.from_session(session)
+
+    def _day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        start = datetime.combine(day, time(0), tzinfo=self.zone)
+        return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+
+    async def days(self, since: date) -> list[tuple[date, int]]:
+        """(day, letters) for each day from `since` that has letters, latest first."""
+        counts: dict[date, int] = {}
+        for sent_at in await self.reminders.letter_times(self._day_bounds(since)[0]):
+            day = sent_at.astimezone(self.zone).date()
+            counts[day] = counts.get(day, 0) + 1
+        return sorted(counts.items(), reverse=True)
+
+    async def letters(self, day: date) -> list[Letter]:
+        rows = await self.reminders.letters(*self._day_bounds(day))
+        patients = await self.patients.get_many([row.patient_id for row in rows])
+        return [
+            Letter(
+                reminder_id=row.id,  # type: ignore[arg-type]
+                addressee=_full_name(patients[row.patient_id]),
+                postal_address=row.recipient or "",
+                text=row.body or "",
+            )
+            for row in rows
+        ]
+
+
+def _full_name(patient: Patient) -> str:
+    return " ".join(filter(None, [patient.last_name, patient.first_name, patient.middle_name]))

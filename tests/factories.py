@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import (
+    Channel,
     Insurer,
     MedicalOrganization,
     Patient,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
     Representative,
     Sex,
     SupervisionCase,
@@ -103,3 +107,26 @@ class Region:
         )
         await save(self.session, visit)
         return visit
+
+    async def reminder(
+        self,
+        case: SupervisionCase,
+        visit: Visit | None,
+        scheduled_for: datetime,
+        channel: Channel = Channel.SMS,
+        kind: ReminderKind = ReminderKind.INVITATION,
+        status: ReminderStatus = ReminderStatus.PENDING,
+    ) -> Reminder:
+        reminder = Reminder(
+            patient_id=case.patient_id,
+            case_id=case.id,
+            visit_id=visit.id if visit else None,
+            kind=kind,
+            channel=channel,
+            template=kind.value,
+            scheduled_for=scheduled_for,
+            status=status,
+            idempotency_key=f"test:{next(_numbers)}:{kind.value}",
+        )
+        await save(self.session, reminder)
+        return reminder

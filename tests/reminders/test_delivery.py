@@ -1,0 +1,361 @@
+"""Dispatch and delivery of reminders against a real local SMS gateway and a real SMTP server."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.actor import Actor, Role
+from cases.delivery import (
+    DeliveryLimits,
+    Outcome,
+    PostalBatches,
+    ReminderDelivery,
+    ReminderDispatcher,
+)
+from cases.models import (
+    Channel,
+    DeliveryError,
+    InformingEvent,
+    InformingMethod,
+    InformingOutcome,
+    Reminder,
+    ReminderKind,
+    ReminderStatus,
+    SkipReason,
+    Visit,
+    VisitStatus,
+    WorkItem,
+    WorkItemKind,
+)
+from cases.service import CaseRules, PatientService
+from reminders.channels import SmsGatewayCourier, SmtpCourier
+from tests.conftest import RolledBackDatabase
+from tests.factories import Region
+from tests.reminders.conftest import RunningGateway, RunningMailServer
+
+RULES = CaseRules()
+MOSCOW = ZoneInfo("Europe/Moscow")
+VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
+DAY = date(2026, 11, 23)
+MORNING = datetime.combine(DAY, time(11), tzinfo=MOSCOW).astimezone(UTC)
+ADMIN = Actor(role=Role.ADMIN, label="test")
+
+
+def local(zone: ZoneInfo, day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
+
+
+async def reminder_for(
+    session: AsyncSession,
+    scheduled_for: datetime,
+    *,
+    zone: ZoneInfo = MOSCOW,
+    channel: Channel = Channel.SMS,
+    kind: ReminderKind = ReminderKind.INVITATION,
+    status: ReminderStatus = ReminderStatus.QUEUED,
+    **patient: Any,
+) -> Reminder:
+    region = Region(session)
+    insurer, clinic, representative = await region.basics()
+    contacts = {"phone": "+79280000001", "time_zone": zone.key, **patient}
+    case = await region.case(await region.patient(insurer, **contacts), clinic, representative)
+    visit = await region.visit(case, DAY + timedelta(days=20))
+    return await region.reminder(case, visit, scheduled_for, channel, kind, status)
+
+
+def sms(gateway: RunningGateway) -> dict[Channel, Any]:
+    return {Channel.SMS: SmsGatewayCourier(gateway.url, callback_url=None)}
+
+
+async def reload(session: AsyncSession, reminder: Reminder) -> Reminder:
+    found = await session.get(Reminder, reminder.id, populate_existing=True)
+    assert found is not None
+    return found
+
+
+async def rows(session: AsyncSession, model: Any) -> list[Any]:
+    return list((await session.execute(sa.select(model).order_by(model.id))).scalars())
+
+
+@pytest.mark.parametrize("zone", [MOSCOW, VLADIVOSTOK], ids=["moscow", "vladivostok"])
+async def test_a_reminder_due_at_night_goes_out_at_nine_the_next_morning(
+    db: RolledBackDatabase, sms_gateway: RunningGateway, zone: ZoneInfo
+) -> None:
+    async with db.session() as session:
+        # given: due at 23:30 the patient's time
+        reminder = await reminder_for(
+            session, local(zone, DAY, 23, 30), zone=zone, status=ReminderStatus.PENDING
+        )
+        dispatcher = ReminderDispatcher(session, RULES)
+
+        # when: the dispatcher runs through the night
+        at_night = await dispatcher.claim(local(zone, DAY, 23, 31))
+        before_nine = await dispatcher.claim(local(zone, DAY + timedelta(days=1), 8, 59))
+        at_nine = await dispatcher.claim(local(zone, DAY + timedelta(days=1), 9, 0))
+        attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            local(zone, DAY + timedelta(days=1), 9, 0),
+        )
+
+        # then
+        reminder = await reload(session, reminder)
+    assert (at_night, before_nine, at_nine) == ([], [], [reminder.id])
+    assert attempt.outcome is Outcome.SENT
+    assert reminder.sent_at is not None
+    assert reminder.sent_at.astimezone(zone) == datetime.combine(
+        DAY + timedelta(days=1), time(9), tzinfo=zone
+    )
+    assert [m.to for m in sms_gateway.state.accepted] == ["+79280000001"]
+
+
+async def test_a_retry_that_comes_back_at_night_waits_for_the_morning_without_an_attempt(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, local(MOSCOW, DAY, 19, 0))
+
+        attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            local(MOSCOW, DAY, 21, 0),
+        )
+
+        reminder = await reload(session, reminder)
+    assert attempt.outcome is Outcome.RETRY
+    assert attempt.delay == timedelta(hours=12)
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.QUEUED, 0)
+    assert sms_gateway.state.requests == {}
+
+
+async def test_the_same_reminder_delivered_twice_reaches_the_gateway_once(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
+
+        first = await delivery.deliver(reminder.id, MORNING)  # type: ignore[arg-type]
+        second = await delivery.deliver(reminder.id, MORNING)  # type: ignore[arg-type]
+
+        reminder = await reload(session, reminder)
+        events = await rows(session, InformingEvent)
+    assert (first.outcome, second.outcome) == (Outcome.SENT, Outcome.NOTHING_TO_DO)
+    assert sms_gateway.state.requests == {reminder.idempotency_key: 1}
+    assert reminder.provider_message_id == sms_gateway.state.accepted[0].id
+    assert "Пётр Сергеевич" in (reminder.body or "")
+    assert [(e.method, e.outcome, e.kind) for e in events] == [
+        (InformingMethod.SMS, InformingOutcome.SENT, "invitation")
+    ]
+
+
+async def test_a_sender_killed_after_the_gateway_call_never_makes_it_accept_twice(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        await session.commit()
+
+    # when: the gateway takes the message, then the sender dies before its commit
+    async with db.session() as doomed:
+        attempt = await ReminderDelivery(doomed, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            MORNING,
+        )
+        await doomed.rollback()
+    # and the broker hands the message to another sender
+    async with db.session() as session:
+        again = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            MORNING + timedelta(minutes=1),
+        )
+        await session.commit()
+        reminder = await reload(session, reminder)
+
+    # then: asked twice, accepted once, recorded with the first message's id
+    assert (attempt.outcome, again.outcome) == (Outcome.SENT, Outcome.SENT)
+    assert sms_gateway.state.requests == {reminder.idempotency_key: 2}
+    assert len(sms_gateway.state.accepted) == 1
+    assert reminder.provider_message_id == sms_gateway.state.accepted[0].id
+    assert reminder.status is ReminderStatus.SENT
+
+
+async def test_transient_failures_retry_with_growing_backoff_then_succeed(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
+        sms_gateway.state.fail_next(2, status=503)
+
+        outcomes = [await delivery.deliver(reminder.id, MORNING) for _ in range(3)]  # type: ignore[arg-type]
+
+        reminder = await reload(session, reminder)
+    assert [(a.outcome, a.delay) for a in outcomes] == [
+        (Outcome.RETRY, timedelta(seconds=30)),
+        (Outcome.RETRY, timedelta(seconds=60)),
+        (Outcome.SENT, None),
+    ]
+    assert (reminder.status, reminder.attempts) == (ReminderStatus.SENT, 3)
+    assert len(sms_gateway.state.accepted) == 1
+
+
+async def test_transient_failures_past_the_budget_make_a_dead_letter(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        limits = DeliveryLimits(max_attempts=2)
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway), limits)
+        sms_gateway.state.fail_next(5, status=503)
+
+        outcomes = [(await delivery.deliver(reminder.id, MORNING)).outcome for _ in range(2)]  # type: ignore[arg-type]
+
+        reminder = await reload(session, reminder)
+    assert outcomes == [Outcome.RETRY, Outcome.DEAD]
+    assert (reminder.status, reminder.error) == (ReminderStatus.DEAD, DeliveryError.UNAVAILABLE)
+    assert reminder.last_error == "http 503 unavailable"
+
+
+async def test_an_invalid_number_moves_the_reminder_to_the_next_channel(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(
+            session, MORNING, phone="+70001234567", email="patient@example.org"
+        )
+
+        attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            MORNING,
+        )
+
+        reminders = await rows(session, Reminder)
+    assert attempt.outcome is Outcome.FAILED
+    failed, following = reminders
+    assert (failed.status, failed.error) == (
+        ReminderStatus.FAILED,
+        DeliveryError.INVALID_RECIPIENT,
+    )
+    assert (following.channel, following.status, following.previous_id) == (
+        Channel.EMAIL,
+        ReminderStatus.PENDING,
+        failed.id,
+    )
+    assert following.scheduled_for == MORNING
+
+
+async def test_withdrawn_consent_stops_the_channel_and_an_exhausted_ladder_raises_a_task(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        await PatientService(session).set_consent(
+            ADMIN, reminder.patient_id, Channel.SMS, False, "written form"
+        )
+        await PatientService(session).set_consent(
+            ADMIN, reminder.patient_id, Channel.VOICE_CALL, False, "written form"
+        )
+
+        attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            MORNING,
+        )
+
+        reminder = await reload(session, reminder)
+        items = await rows(session, WorkItem)
+    assert attempt.outcome is Outcome.SKIPPED
+    assert (reminder.status, reminder.skip_reason) == (
+        ReminderStatus.SKIPPED,
+        SkipReason.NO_CONSENT,
+    )
+    assert sms_gateway.state.requests == {}
+    assert [(i.kind, i.reminder_id) for i in items] == [
+        (WorkItemKind.UNREACHABLE_CONTACT, reminder.id)
+    ]
+
+
+async def test_a_reminder_for_an_attended_visit_is_skipped(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        visit = await session.get(Visit, reminder.visit_id)
+        assert visit is not None
+        visit.status, visit.attended_on = VisitStatus.ATTENDED, DAY
+        await session.flush()
+
+        attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
+            reminder.id,  # type: ignore[arg-type]
+            MORNING,
+        )
+
+        reminder = await reload(session, reminder)
+    assert attempt.outcome is Outcome.SKIPPED
+    assert reminder.skip_reason is SkipReason.NOT_NEEDED
+    assert sms_gateway.state.requests == {}
+
+
+async def test_a_call_task_is_due_inside_the_representatives_working_hours(
+    db: RolledBackDatabase,
+) -> None:
+    async with db.session() as session:
+        evening = local(MOSCOW, DAY, 19, 0)
+        reminder = await reminder_for(
+            session, evening, channel=Channel.VOICE_CALL, kind=ReminderKind.INVITATION
+        )
+
+        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, evening)  # type: ignore[arg-type]
+
+        items = await rows(session, WorkItem)
+    assert attempt.outcome is Outcome.SENT
+    assert [(i.kind, i.due_at) for i in items] == [
+        (WorkItemKind.CALL_DUE, local(MOSCOW, DAY + timedelta(days=1), 9, 0))
+    ]
+
+
+async def test_letters_join_the_days_postal_batch(db: RolledBackDatabase) -> None:
+    async with db.session() as session:
+        reminder = await reminder_for(
+            session, MORNING, channel=Channel.POST, postal_address="355000, Ставрополь, ул. Мира, 1"
+        )
+
+        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, MORNING)  # type: ignore[arg-type]
+        batches = PostalBatches(session, MOSCOW)
+        days = await batches.days(DAY - timedelta(days=7))
+        letters = await batches.letters(DAY)
+    assert attempt.outcome is Outcome.SENT
+    assert days == [(DAY, 1)]
+    assert [(letter.addressee, letter.postal_address) for letter in letters] == [
+        ("Иванов Пётр Сергеевич", "355000, Ставрополь, ул. Мира, 1")
+    ]
+    assert "диспансерный приём" in letters[0].text
+
+
+async def test_email_goes_to_a_real_smtp_server_and_a_hard_bounce_is_permanent(
+    db: RolledBackDatabase, mail_server: RunningMailServer
+) -> None:
+    couriers: dict[Channel, Any] = {
+        Channel.EMAIL: SmtpCourier(mail_server.url, "dispensary@example.org")
+    }
+    async with db.session() as session:
+        good = await reminder_for(session, MORNING, channel=Channel.EMAIL, email="p@example.org")
+        bounced = await reminder_for(
+            session, MORNING, channel=Channel.EMAIL, email="p@bounce.invalid", phone=None
+        )
+        delivery = ReminderDelivery(session, RULES, couriers)
+
+        sent = await delivery.deliver(good.id, MORNING)  # type: ignore[arg-type]
+        failed = await delivery.deliver(bounced.id, MORNING)  # type: ignore[arg-type]
+
+        bounced = await reload(session, bounced)
+    assert (sent.outcome, failed.outcome) == (Outcome.SENT, Outcome.FAILED)
+    (message,) = mail_server.mailbox.messages
+    assert message["To"] == "p@example.org"
+    assert message["Subject"] == "Диспансерное наблюдение"
+    assert "Пётр Сергеевич" in message.get_content()  # type: ignore[attr-defined]
+    assert bounced.error is DeliveryError.HARD_BOUNCE
