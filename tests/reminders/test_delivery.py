@@ -99,7 +99,7 @@ async def test_a_reminder_due_at_night_goes_out_at_nine_the_next_morning(
         before_nine = await dispatcher.claim(local(zone, DAY + timedelta(days=1), 8, 59))
         at_nine = await dispatcher.claim(local(zone, DAY + timedelta(days=1), 9, 0))
         attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             local(zone, DAY + timedelta(days=1), 9, 0),
         )
 
@@ -121,7 +121,7 @@ async def test_a_retry_that_comes_back_at_night_waits_for_the_morning_without_an
         reminder = await reminder_for(session, local(MOSCOW, DAY, 19, 0))
 
         attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             local(MOSCOW, DAY, 21, 0),
         )
 
@@ -139,8 +139,8 @@ async def test_the_same_reminder_delivered_twice_reaches_the_gateway_once(
         reminder = await reminder_for(session, MORNING)
         delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
 
-        first = await delivery.deliver(reminder.id, MORNING)  # type: ignore[arg-type]
-        second = await delivery.deliver(reminder.id, MORNING)  # type: ignore[arg-type]
+        first = await delivery.deliver(reminder.id, MORNING)
+        second = await delivery.deliver(reminder.id, MORNING)
 
         reminder = await reload(session, reminder)
         events = await rows(session, InformingEvent)
@@ -163,14 +163,14 @@ async def test_a_sender_killed_after_the_gateway_call_never_makes_it_accept_twic
     # when: the gateway takes the message, then the sender dies before its commit
     async with db.session() as doomed:
         attempt = await ReminderDelivery(doomed, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             MORNING,
         )
         await doomed.rollback()
     # and the broker hands the message to another sender
     async with db.session() as session:
         again = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             MORNING + timedelta(minutes=1),
         )
         await session.commit()
@@ -192,7 +192,7 @@ async def test_transient_failures_retry_with_growing_backoff_then_succeed(
         delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
         sms_gateway.state.fail_next(2, status=503)
 
-        outcomes = [await delivery.deliver(reminder.id, MORNING) for _ in range(3)]  # type: ignore[arg-type]
+        outcomes = [await delivery.deliver(reminder.id, MORNING) for _ in range(3)]
 
         reminder = await reload(session, reminder)
     assert [(a.outcome, a.delay) for a in outcomes] == [
@@ -213,7 +213,7 @@ async def test_transient_failures_past_the_budget_make_a_dead_letter(
         delivery = ReminderDelivery(session, RULES, sms(sms_gateway), limits)
         sms_gateway.state.fail_next(5, status=503)
 
-        outcomes = [(await delivery.deliver(reminder.id, MORNING)).outcome for _ in range(2)]  # type: ignore[arg-type]
+        outcomes = [(await delivery.deliver(reminder.id, MORNING)).outcome for _ in range(2)]
 
         reminder = await reload(session, reminder)
     assert outcomes == [Outcome.RETRY, Outcome.DEAD]
@@ -230,7 +230,7 @@ async def test_an_invalid_number_moves_the_reminder_to_the_next_channel(
         )
 
         attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             MORNING,
         )
 
@@ -262,7 +262,7 @@ async def test_withdrawn_consent_stops_the_channel_and_an_exhausted_ladder_raise
         )
 
         attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             MORNING,
         )
 
@@ -290,7 +290,7 @@ async def test_a_reminder_for_an_attended_visit_is_skipped(
         await session.flush()
 
         attempt = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver(
-            reminder.id,  # type: ignore[arg-type]
+            reminder.id,
             MORNING,
         )
 
@@ -309,7 +309,7 @@ async def test_a_call_task_is_due_inside_the_representatives_working_hours(
             session, evening, channel=Channel.VOICE_CALL, kind=ReminderKind.INVITATION
         )
 
-        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, evening)  # type: ignore[arg-type]
+        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, evening)
 
         items = await rows(session, WorkItem)
     assert attempt.outcome is Outcome.SENT
@@ -324,7 +324,7 @@ async def test_letters_join_the_days_postal_batch(db: RolledBackDatabase) -> Non
             session, MORNING, channel=Channel.POST, postal_address="355000, Ставрополь, ул. Мира, 1"
         )
 
-        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, MORNING)  # type: ignore[arg-type]
+        attempt = await ReminderDelivery(session, RULES, {}).deliver(reminder.id, MORNING)
         batches = PostalBatches(session, MOSCOW)
         days = await batches.days(DAY - timedelta(days=7))
         letters = await batches.letters(DAY)
@@ -349,13 +349,13 @@ async def test_email_goes_to_a_real_smtp_server_and_a_hard_bounce_is_permanent(
         )
         delivery = ReminderDelivery(session, RULES, couriers)
 
-        sent = await delivery.deliver(good.id, MORNING)  # type: ignore[arg-type]
-        failed = await delivery.deliver(bounced.id, MORNING)  # type: ignore[arg-type]
+        sent = await delivery.deliver(good.id, MORNING)
+        failed = await delivery.deliver(bounced.id, MORNING)
 
         bounced = await reload(session, bounced)
     assert (sent.outcome, failed.outcome) == (Outcome.SENT, Outcome.FAILED)
     (message,) = mail_server.mailbox.messages
     assert message["To"] == "p@example.org"
     assert message["Subject"] == "Диспансерное наблюдение"
-    assert "Пётр Сергеевич" in message.get_content()  # type: ignore[attr-defined]
+    assert "Пётр Сергеевич" in message.get_content()
     assert bounced.error is DeliveryError.HARD_BOUNCE
