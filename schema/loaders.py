@@ -13,6 +13,7 @@ from cases.repository import (
     ClinicRepository,
     ConsentRepository,
     ContactAttemptRepository,
+    InformingEventRepository,
     InsurerRepository,
     PatientRepository,
     ReminderRepository,
@@ -82,7 +83,11 @@ class Loaders:
         attempts = ContactAttemptRepository.from_session(session)
         self.contact_attempt = by_id(attempts)
         self.last_contact_of_patient = by_parent(attempts.latest_for_patients)
-        self.last_reminder_of_patient = by_parent(
-            ReminderRepository.from_session(session).latest_for_patients
-        )
+        reminders = ReminderRepository.from_session(session)
+        self.reminder = by_id(reminders)
+        self.last_reminder_of_patient = by_parent(reminders.latest_for_patients)
+        events = InformingEventRepository.from_session(session)
+        self.informing_event = by_id(events)
+        self.informing_events_of_patient = sliced(events.for_patients)
+        self.informing_event_count_of_patient = by_parent(events.count_for_patients)
         self.consents_of_patient = by_parent(ConsentRepository.from_session(session).for_patients)

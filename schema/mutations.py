@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry import relay
 
+from cases.delivery import ReminderOperations
 from cases.errors import ValidationFailed
 from cases.models import (
     CaseSource,
@@ -44,6 +45,7 @@ from schema.types import (
     Insurer,
     NotificationConsent,
     Patient,
+    Reminder,
     SupervisionCase,
     SupervisionRule,
     Visit,
@@ -75,6 +77,7 @@ VisitResult = Annotated[Visit | Errors, strawberry.union("VisitResult")]
 WorkItemResult = Annotated[WorkItem | Errors, strawberry.union("WorkItemResult")]
 ContactAttemptResult = Annotated[ContactAttempt | Errors, strawberry.union("ContactAttemptResult")]
 RuleResult = Annotated[SupervisionRule | Errors, strawberry.union("SupervisionRuleResult")]
+ReminderResult = Annotated[Reminder | Errors, strawberry.union("ReminderResult")]
 
 
 @strawberry.type
@@ -523,4 +526,33 @@ class Mutation:
                 verified=input.verified,
             ),
             SupervisionRule.from_model,
+        )
+
+    @strawberry.mutation(
+        description="Make a pending reminder due now; the next dispatch (within a minute) sends it, "
+        "inside the patient's waking hours."
+    )
+    async def send_reminder_now(self, info: Info, id: relay.GlobalID) -> ReminderResult:
+        return await mutate(
+            info,
+            lambda c: ReminderOperations(c.session).send_now(c.actor, row_id(id, "Reminder", "id")),
+            Reminder.from_model,
+        )
+
+    @strawberry.mutation(description="Cancel a pending or queued reminder.")
+    async def cancel_reminder(self, info: Info, id: relay.GlobalID) -> ReminderResult:
+        return await mutate(
+            info,
+            lambda c: ReminderOperations(c.session).cancel(c.actor, row_id(id, "Reminder", "id")),
+            Reminder.from_model,
+        )
+
+    @strawberry.mutation(
+        description="Put a dead or failed reminder back in the outbox, due now, with a fresh retry budget."
+    )
+    async def retry_reminder(self, info: Info, id: relay.GlobalID) -> ReminderResult:
+        return await mutate(
+            info,
+            lambda c: ReminderOperations(c.session).retry(c.actor, row_id(id, "Reminder", "id")),
+            Reminder.from_model,
         )

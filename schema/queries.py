@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 
 import strawberry
 from strawberry import relay
 
+from cases.delivery import PostalBatches, ReminderOperations
 from cases.errors import PermissionDenied, ValidationFailed
-from cases.models import CaseStatus, VisitStatus, WorkItemKind
-from cases.pagination import PageRequest
+from cases.models import (
+    CaseStatus,
+    Channel,
+    ReminderKind,
+    ReminderStatus,
+    VisitStatus,
+    WorkItemKind,
+    utcnow,
+)
+from cases.pagination import PageRequest, build_page
 from cases.repository import (
     CaseFilter,
     CaseOrder,
+    InformingFilter,
     PatientFilter,
     PatientOrder,
+    ReminderFilter,
     VisitFilter,
     WorkItemFilter,
 )
@@ -29,9 +41,13 @@ from schema.ids import optional_row_id, row_id
 from schema.relay import Connection
 from schema.types import (
     Info,
+    InformingEvent,
     Insurer,
+    LetterBatch,
     Me,
     Patient,
+    Reminder,
+    ReminderCounts,
     SupervisionCase,
     SupervisionRule,
     Visit,
@@ -40,6 +56,41 @@ from schema.types import (
 )
 
 strawberry.enum(CaseOrder, name="SupervisionCaseOrderField")
+
+LETTER_BATCH_DAYS = 31
+
+
+@strawberry.type
+class ReminderConnection(Connection[Reminder]):
+    counts_by_status: strawberry.Private[Callable[[], Awaitable[dict[ReminderStatus, int]]]]
+
+    @strawberry.field(
+        description="Reminders matching the filter in each status (status filter aside)."
+    )
+    async def counts(self) -> ReminderCounts:
+        counts = await self.counts_by_status()
+        return ReminderCounts(**{status.value: count for status, count in counts.items()})
+
+
+@strawberry.input
+class ReminderFilterInput:
+    statuses: list[ReminderStatus] | None = None
+    patient_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
+    channel: Channel | None = None
+    kind: ReminderKind | None = None
+    scheduled_from: datetime | None = None
+    scheduled_before: datetime | None = None
+
+
+@strawberry.input
+class InformingFilterInput:
+    patient_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
+    since: datetime | None = None
+    before: datetime | None = None
+
+
 strawberry.enum(PatientOrder, name="PatientOrderField")
 
 
@@ -261,3 +312,87 @@ class Query:
             return total
 
         return Connection.of(page, SupervisionRule.from_model, count)
+
+    @strawberry.field(
+        description="The outbox for operators: reminders latest first, with counts by status; "
+        "dead letters are `statuses: [DEAD]`."
+    )
+    async def reminders(
+        self,
+        info: Info,
+        filter: ReminderFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> ReminderConnection:
+        given = filter or ReminderFilterInput()
+        domain_filter = ReminderFilter(
+            statuses=tuple(given.statuses or ()),
+            patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+            channel=given.channel,
+            kind=given.kind,
+            scheduled_from=given.scheduled_from,
+            scheduled_before=given.scheduled_before,
+        )
+        operations = ReminderOperations(info.context.session)
+        page, count = await operations.page(domain_filter, PageRequest.of(first, after))
+        base = Connection.of(page, Reminder.from_model, count)
+        return ReminderConnection(
+            edges=base.edges,
+            page_info=base.page_info,
+            count_rows=count,
+            counts_by_status=lambda: operations.counts(domain_filter),
+        )
+
+    @strawberry.field(
+        description="Informing events (each attempt: type, method, date), latest first, "
+        "per patient or per case."
+    )
+    async def informing_events(
+        self,
+        info: Info,
+        filter: InformingFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[InformingEvent]:
+        given = filter or InformingFilterInput()
+        domain_filter = InformingFilter(
+            patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+            since=given.since,
+            before=given.before,
+        )
+        page, count = await ReminderOperations(info.context.session).informing_page(
+            domain_filter, PageRequest.of(first, after)
+        )
+        return Connection.of(page, InformingEvent.from_model, count)
+
+    @strawberry.field(
+        description=f"Daily batches of postal letters, latest first (the last {LETTER_BATCH_DAYS} days "
+        "unless `since` says otherwise); each is a CSV file to download."
+    )
+    async def letter_batches(
+        self,
+        info: Info,
+        since: date | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[LetterBatch]:
+        zone = info.context.request.app.state.settings.zone
+        start = since or (utcnow().astimezone(zone).date() - timedelta(days=LETTER_BATCH_DAYS))
+        request = PageRequest.of(first, after)
+        days = await PostalBatches(info.context.session, zone).days(start)
+        if request.after is not None:
+            last = date.fromisoformat(str(request.after[0]))
+            days = [(day, count) for day, count in days if day < last]
+        batches = [
+            LetterBatch(day=day, letters=count, download_path=f"/letters/{day.isoformat()}.csv")
+            for day, count in days
+        ]
+        page = build_page(batches[: request.first + 1], lambda b: [b.day.isoformat()], request)
+        total = len(days)
+
+        async def count() -> int:
+            return total
+
+        return Connection.of(page, lambda batch: batch, count)

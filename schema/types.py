@@ -31,6 +31,9 @@ for _enum in (
     models.WorkItemStatus,
     models.ContactMethod,
     models.ContactOutcome,
+    models.DeliveryError,
+    models.InformingMethod,
+    models.InformingOutcome,
     Role,
 ):
     strawberry.enum(_enum)
@@ -195,30 +198,104 @@ class ContactAttempt(ModelNode):
 
 
 @strawberry.type
-class Reminder:
-    """One planned or sent message; `status` tells where it is in the pipeline."""
+class Reminder(ModelNode):
+    """One message to one patient on one channel; `status` tells where it is in the pipeline."""
 
+    loader_name: ClassVar[str] = "reminder"
+    id: relay.NodeID[int]
     kind: models.ReminderKind
     channel: models.Channel
-    scheduled_for: datetime
+    scheduled_for: datetime = strawberry.field(
+        description="When it is due (moved to the patient's waking hours if it fell at night)."
+    )
     status: models.ReminderStatus
     skip_reason: models.SkipReason | None
+    error: models.DeliveryError | None
+    last_error: str | None = strawberry.field(
+        description="What the channel last answered: a status or code, for operators."
+    )
     attempts: int
+    provider_message_id: str | None
     sent_at: datetime | None
     delivered_at: datetime | None
+    patient_id: strawberry.Private[int]
+    previous_id: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: models.Reminder) -> Self:
         return cls(
+            id=row.id,  # type: ignore[arg-type]
             kind=row.kind,
             channel=row.channel,
             scheduled_for=row.scheduled_for,
             status=row.status,
             skip_reason=row.skip_reason,
+            error=row.error,
+            last_error=row.last_error,
             attempts=row.attempts,
+            provider_message_id=row.provider_message_id,
             sent_at=row.sent_at,
             delivered_at=row.delivered_at,
+            patient_id=row.patient_id,
+            previous_id=row.previous_id,
         )
+
+    @strawberry.field
+    async def patient(self, info: Info) -> Patient:
+        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+
+    @strawberry.field(description="The reminder on the previous channel that this one replaces.")
+    async def previous(self, info: Info) -> Reminder | None:
+        if self.previous_id is None:
+            return None
+        return Reminder.from_model(await info.context.loaders.reminder.load(self.previous_id))
+
+
+@strawberry.type
+class ReminderCounts:
+    """How many reminders matching the filter are in each status."""
+
+    pending: int
+    queued: int
+    sent: int
+    delivered: int
+    failed: int
+    cancelled: int
+    skipped: int
+    dead: int
+
+
+@strawberry.type
+class InformingEvent(ModelNode):
+    """One attempt to inform a patient: its type, method and date, as the federal exchange records it."""
+
+    loader_name: ClassVar[str] = "informing_event"
+    id: relay.NodeID[int]
+    kind: str = strawberry.field(
+        description="The reminder kind, or `contact` for a representative's."
+    )
+    method: models.InformingMethod
+    outcome: models.InformingOutcome
+    occurred_at: datetime
+
+    @classmethod
+    def from_model(cls, row: models.InformingEvent) -> Self:
+        return cls(
+            id=row.id,  # type: ignore[arg-type]
+            kind=row.kind,
+            method=row.method,
+            outcome=row.outcome,
+            occurred_at=row.occurred_at,
+        )
+
+
+@strawberry.type
+class LetterBatch:
+    """The letters of one day, ready for a mailing house."""
+
+    day: date
+    letters: int
+    download_path: str = strawberry.field(description="GET it for the CSV file.")
 
 
 @strawberry.type
@@ -293,6 +370,20 @@ class Patient(ModelNode):
             nested_page(rows, size, ["id"]),
             SupervisionCase.from_model,
             lambda: info.context.loaders.case_count_of_patient.load(self.id),
+        )
+
+    @strawberry.field(
+        description=f"How the patient was informed, latest first; page on with informingEvents (max {MAX_PAGE_SIZE})."
+    )
+    async def informing_events(
+        self, info: Info, first: int | None = None
+    ) -> Connection[InformingEvent]:
+        size = first_of(first)
+        rows = await info.context.loaders.informing_events_of_patient.load((self.id, size))
+        return Connection.of(
+            nested_page(rows, size, ["occurred_at", "id"]),
+            InformingEvent.from_model,
+            lambda: info.context.loaders.informing_event_count_of_patient.load(self.id),
         )
 
     @strawberry.field
