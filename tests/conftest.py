@@ -20,6 +20,8 @@ from core.db import create_engine
 from core.migrate import load_reference_data, upgrade
 from core.settings import Settings
 
+pytest_plugins = ["tests.stand_ins"]
+
 POSTGRES_SERVER = os.environ.get(
     "DISPENSARY_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432"
 )

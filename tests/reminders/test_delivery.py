@@ -37,7 +37,7 @@ from cases.service import CaseRules, PatientService
 from reminders.channels import SmsGatewayCourier, SmtpCourier
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
-from tests.reminders.conftest import RunningGateway, RunningMailServer
+from tests.stand_ins import RunningGateway, RunningMailServer
 
 RULES = CaseRules()
 MOSCOW = ZoneInfo("Europe/Moscow")

@@ -1,4 +1,4 @@
-"""A real SMS gateway stand-in and a real SMTP server on loopback, for the couriers to talk to."""
+"""Real local peers for the couriers: an SMS gateway stand-in and an SMTP server, on loopback."""
 
 from __future__ import annotations
 
