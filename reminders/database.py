@@ -25,3 +25,9 @@ async def dispose_worker_engine() -> None:
     if _engine is not None:
         await _engine.dispose()
     _engine, _factory = None, None
+
+
+def forget_worker_engine() -> None:
+    """Drop the engine without closing it: its event loop (a stopped worker's) is gone."""
+    global _engine, _factory
+    _engine, _factory = None, None

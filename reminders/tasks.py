@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import dramatiq
@@ -27,6 +27,8 @@ TEN_MINUTES_MS = 10 * 60 * 1000
 ONE_MINUTE_MS = 60 * 1000
 
 _couriers: dict[Channel, Courier] | None = None
+# What the actors take for "now"; replaceable, so that a run can be played at another time.
+clock: Callable[[], datetime] = utcnow
 
 
 def couriers() -> dict[Channel, Courier]:
@@ -66,7 +68,7 @@ async def flag_missed_visits() -> None:
     while True:
         async with worker_sessions()() as session:
             count = await MissedVisitScan(session, case_rules(settings)).run(
-                utcnow(), settings.grace_period_days, settings.zone, SCAN_BATCH
+                clock(), settings.grace_period_days, settings.zone, SCAN_BATCH
             )
             await session.commit()
         flagged += count
@@ -94,7 +96,7 @@ async def dispatch_due_reminders() -> None:
     dispatched = 0
     while True:
         async with worker_sessions()() as session:
-            ids = await ReminderDispatcher(session, rules, limits).claim(utcnow(), DISPATCH_BATCH)
+            ids = await ReminderDispatcher(session, rules, limits).claim(clock(), DISPATCH_BATCH)
             await session.commit()
         # The broker client blocks on network I/O; keep it off the event loop.
         await asyncio.to_thread(_enqueue, ids)
@@ -121,7 +123,7 @@ async def send_reminder(reminder_id: int) -> None:
     async with worker_sessions()() as session:
         attempt = await ReminderDelivery(
             session, case_rules(settings), couriers(), delivery_limits(settings)
-        ).deliver(reminder_id, utcnow())
+        ).deliver(reminder_id, clock())
         await session.commit()
     log.info("reminders.attempt", reminder_id=reminder_id, outcome=attempt.outcome.value)
     if attempt.outcome is Outcome.RETRY:
@@ -137,6 +139,6 @@ async def dead_letter(message: dict[str, Any], _retries: dict[str, Any]) -> None
     async with worker_sessions()() as session:
         marked = await ReminderDelivery(
             session, case_rules(settings), couriers(), delivery_limits(settings)
-        ).give_up(reminder_id, utcnow())
+        ).give_up(reminder_id, clock())
         await session.commit()
     log.warning("reminders.dead_letter", reminder_id=reminder_id, marked=marked)

@@ -1,0 +1,187 @@
+"""End to end on real brokers: a case opened over GraphQL, the clock travelled, the workers deliver.
+
+The dispatcher, the sender and the missed-visit scan run as Dramatiq actors in a real worker
+on real Redis and real RabbitMQ, against a committed PostgreSQL database, delivering through
+the local SMS gateway over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import dramatiq
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from api.app import create_app
+from cases.models import Reminder, ReminderStatus, Visit, VisitStatus
+from core.broker import install_broker
+from core.db import create_engine, create_session_factory
+from core.settings import Settings, get_settings, use_settings
+from reminders import tasks
+from reminders.database import forget_worker_engine
+from tests.api.test_cases_api import gid
+from tests.conftest import (
+    DATABASE_PREFIX,
+    RABBITMQ_URL,
+    REDIS_URL,
+    _create_postgres_database,
+    migrate,
+    require_service,
+    worker_suffix,
+)
+from tests.factories import Region
+from tests.stand_ins import RunningGateway
+
+BROKERS = {"redis": ("Redis", 6379, REDIS_URL), "amqp": ("RabbitMQ", 5672, RABBITMQ_URL)}
+VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
+
+OPEN_CASE = """
+mutation($patient: ID!, $clinic: ID!, $rep: ID!, $opened: Date!) {
+  openCase(input: {patientId: $patient, icd10: "I10", clinicId: $clinic, openedOn: $opened,
+                   visitsPerYear: 2, representativeId: $rep}) {
+    ... on SupervisionCase { id visits { edges { node { id windowStart windowEnd } } } }
+  }
+}
+"""
+
+
+async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.2)
+
+
+@pytest.fixture
+async def pipeline(
+    request: pytest.FixtureRequest, sms_gateway: RunningGateway
+) -> AsyncIterator[tuple[Settings, dramatiq.Broker]]:
+    name, port, broker_url = BROKERS[request.param]
+    require_service(name, "127.0.0.1", port)
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    url = await asyncio.to_thread(
+        _create_postgres_database, f"{DATABASE_PREFIX}_pipeline_{worker_suffix()}"
+    )
+    await asyncio.to_thread(migrate, url)
+    settings = Settings(
+        database_url=url,
+        broker_url=broker_url,
+        sms_gateway_url=sms_gateway.url,
+        delivery_min_backoff_seconds=0.2,
+    )
+    previous = get_settings()
+    use_settings(settings)
+    tasks.use_couriers(None)
+    forget_worker_engine()
+    broker = install_broker(broker_url)
+    for queue in ("scans", "reminders"):
+        broker.declare_queue(queue)
+        broker.flush(queue)
+    worker = dramatiq.Worker(broker, worker_threads=2, worker_timeout=100)
+    worker.start()
+    try:
+        yield settings, broker
+    finally:
+        worker.stop()
+        forget_worker_engine()
+        tasks.clock = tasks.utcnow
+        tasks.use_couriers(None)
+        use_settings(previous)
+        install_broker("memory://")
+        broker.close()
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("pipeline", ["redis", "amqp"], indirect=True)
+async def test_reminders_and_missed_visits_flow_through_real_brokers(
+    pipeline: tuple[Settings, dramatiq.Broker], sms_gateway: RunningGateway
+) -> None:
+    settings, broker = pipeline
+    engine = create_engine(settings)
+    sessions = create_session_factory(engine)
+    app = create_app(settings, engine, sessions, broker)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+    try:
+        # given: a patient in Vladivostok, and a case opened over GraphQL
+        async with sessions() as session:
+            region = Region(session)
+            insurer, clinic, representative = await region.basics()
+            patient = await region.patient(insurer, phone="+79240000001", time_zone=VLADIVOSTOK.key)
+            await session.commit()
+        opened = date.today()
+        answer = await http.post(
+            "/graphql",
+            json={
+                "query": OPEN_CASE,
+                "variables": {
+                    "patient": gid("Patient", patient.id),
+                    "clinic": gid("MedicalOrganization", clinic.id),
+                    "rep": gid("Representative", representative.id),
+                    "opened": opened.isoformat(),
+                },
+            },
+        )
+        case = answer.json()["data"]["openCase"]
+        window_start = date.fromisoformat(case["visits"]["edges"][0]["node"]["windowStart"])
+        window_end = date.fromisoformat(case["visits"]["edges"][0]["node"]["windowEnd"])
+
+        # when: the clock reaches 09:05 of the window's first day, Vladivostok time
+        travel_to(
+            datetime.combine(window_start, datetime.min.time(), VLADIVOSTOK)
+            + timedelta(hours=9, minutes=5)
+        )
+        tasks.dispatch_due_reminders.send()
+
+        # then: the gateway takes the invitation once
+        async def invited() -> bool:
+            return len(sms_gateway.state.accepted) == 1
+
+        assert await eventually(invited), sms_gateway.state.requests
+        async with sessions() as session:
+            statuses = (await session.execute(sa.select(Reminder.status, Reminder.kind))).all()
+        assert (ReminderStatus.SENT, "invitation") in [(s, k.value) for s, k in statuses]
+        assert sms_gateway.state.accepted[0].to == "+79240000001"
+        assert "Пётр Сергеевич" in sms_gateway.state.accepted[0].text
+
+        # when: the window closes and the grace period runs out
+        travel_to(
+            datetime.combine(window_end, datetime.min.time(), VLADIVOSTOK)
+            + timedelta(days=settings.grace_period_days + 1, hours=10)
+        )
+        tasks.flag_missed_visits.send()
+
+        async def missed() -> bool:
+            async with sessions() as session:
+                status = (await session.execute(sa.select(Visit.status))).scalars().first()
+            return status is VisitStatus.MISSED
+
+        assert await eventually(missed)
+        worklist = await http.post(
+            "/graphql",
+            json={
+                "query": """query($rep: ID!) { worklist(filter: {representativeId: $rep}) {
+                             edges { node { kind patient { id } } } } }""",
+                "variables": {"rep": gid("Representative", representative.id)},
+            },
+        )
+        kinds = [
+            (edge["node"]["kind"], edge["node"]["patient"]["id"])
+            for edge in worklist.json()["data"]["worklist"]["edges"]
+        ]
+        assert ("MISSED_VISIT", gid("Patient", patient.id)) in kinds
+    finally:
+        await http.aclose()
+        await engine.dispose()
+
+
+def travel_to(moment: datetime) -> None:
+    tasks.clock = lambda: moment.astimezone(ZoneInfo("UTC"))
