@@ -19,29 +19,33 @@ def free_port() -> int:
         return port
 
 
-def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
-    # given: nothing but an empty folder and the default (embedded) configuration
-    port = free_port()
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+def start_serve(folder: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """`dispensary serve` in `folder` with the default (embedded) configuration, once it answers."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder)}
     server = subprocess.Popen(
         [sys.executable, "-m", "api", "serve", "--port", str(port)],
-        cwd=tmp_path,
+        cwd=folder,
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server, env
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise AssertionError("the server did not come up")
+
+
+def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
+    # given: nothing but an empty folder and the default (embedded) configuration
+    port = free_port()
+    server, env = start_serve(tmp_path, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("the server did not come up")
-
         # when
         seeded = subprocess.run(
             [sys.executable, "-m", "api", "seed-demo", "--patients", "30", "--seed", "3"],
@@ -71,4 +75,75 @@ def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
     assert answer.json()["data"]["insurers"]["totalCount"] == 2
     assert answer.json()["data"]["supervisionCases"]["totalCount"] > 0
     assert f"GraphiQL: open http://127.0.0.1:{port}/graphql" in output
+    assert "Traceback" not in output
+
+
+async def _due_reminder(folder: Path) -> None:
+    """A patient in a zone where it is daytime now, with an SMS reminder due a minute ago."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from cases.models import utcnow
+    from core.db import create_engine, create_session_factory
+    from core.settings import Settings
+    from tests.factories import Region
+
+    now = utcnow()
+    zone = next(
+        name
+        for name in ("Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Asia/Kolkata")
+        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19
+    )
+    engine = create_engine(Settings(database_url=f"sqlite:///{folder / 'dispensary.sqlite3'}"))
+    async with create_session_factory(engine)() as session:
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        patient = await region.patient(insurer, phone="+79280000009", time_zone=zone)
+        case = await region.case(patient, clinic, representative)
+        visit = await region.visit(case, now.date() + timedelta(days=20))
+        await region.reminder(case, visit, now - timedelta(minutes=1))
+        await session.commit()
+    await engine.dispose()
+
+
+def test_the_embedded_serve_runs_the_whole_reminder_pipeline(tmp_path: Path) -> None:
+    # given: a migrated embedded store holding one due reminder
+    import asyncio
+
+    migrated = subprocess.run(
+        [sys.executable, "-m", "api", "migrate"],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    asyncio.run(_due_reminder(tmp_path))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+
+    # when: serve runs, with nothing else installed
+    server, _ = start_serve(tmp_path, port)
+    try:
+        status = None
+        for _ in range(150):
+            answer = httpx.post(
+                f"{base}/graphql",
+                json={"query": "{ reminders { edges { node { status providerMessageId } } } }"},
+                timeout=5,
+            ).json()
+            status = answer["data"]["reminders"]["edges"][0]["node"]["status"]
+            if status == "DELIVERED":
+                break
+            time.sleep(0.2)
+        messages = httpx.get(f"{base}/dev/sms-gateway/messages", timeout=5).json()
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=20)
+
+    # then: the scheduler dispatched it, the worker sent it, the receipt came back
+    assert status == "DELIVERED", output
+    assert [message["to"] for message in messages] == ["+79280000009"]
     assert "Traceback" not in output
