@@ -22,6 +22,9 @@ from cases.models import (
     ContactAttempt,
     ContactMethod,
     ContactOutcome,
+    InformingEvent,
+    InformingMethod,
+    InformingOutcome,
     Insurer,
     NotificationConsent,
     Patient,
@@ -59,6 +62,7 @@ from cases.repository import (
     ConsentRepository,
     ContactAttemptRepository,
     CountRows,
+    InformingEventRepository,
     InsurerRepository,
     PatientFilter,
     PatientOrder,
@@ -891,8 +895,19 @@ class SupervisionService:
 MAX_BATCH = 100
 
 
+CONTACT_INFORMING_METHOD = {
+    ContactMethod.CALL: InformingMethod.PHONE_CALL,
+    ContactMethod.LETTER: InformingMethod.LETTER,
+    ContactMethod.IN_PERSON: InformingMethod.IN_PERSON,
+}
+REACHED_OUTCOMES = frozenset(
+    {ContactOutcome.REACHED, ContactOutcome.WILL_ATTEND, ContactOutcome.REFUSED}
+)
+
+
 class WorkItemService:
     def __init__(self, session: AsyncSession) -> None:
+        self.informing = InformingEventRepository.from_session(session)
         self.items = WorklistRepository.from_session(session)
         self.attempts = ContactAttemptRepository.from_session(session)
         self.patients = PatientRepository.from_session(session)
@@ -979,6 +994,22 @@ class WorkItemService:
             note=(note or "").strip()[:2000] or None,
         )
         await self.attempts.add(attempt)
+        # A representative's call or letter is an informing event like any reminder.
+        await self.informing.add(
+            InformingEvent(
+                patient_id=patient_id,
+                case_id=case_id,
+                contact_attempt_id=attempt.id,
+                kind="contact",
+                method=CONTACT_INFORMING_METHOD[method],
+                outcome=(
+                    InformingOutcome.REACHED
+                    if outcome in REACHED_OUTCOMES
+                    else InformingOutcome.NOT_REACHED
+                ),
+                occurred_at=attempt.attempted_at,
+            )
+        )
         await self.audit.record(
             actor,
             "contact_attempt.log",

@@ -200,7 +200,7 @@ async def test_consent_and_contact_attempts(graphql: GraphQLClient, db: RolledBa
         p=patient["id"],
     )
     card = await graphql.data(
-        "query($id: ID!) { patient(id: $id) { consents { edges { node { channel granted } } } lastContactAttempt { outcome } } }",
+        "query($id: ID!) { patient(id: $id) { consents { edges { node { channel granted } } } lastContactAttempt { outcome } informingEvents { edges { node { kind method outcome } } } } }",
         id=patient["id"],
     )
 
@@ -218,6 +218,9 @@ async def test_consent_and_contact_attempts(graphql: GraphQLClient, db: RolledBa
     assert card["patient"] == {
         "consents": {"edges": [{"node": {"channel": "SMS", "granted": False}}]},
         "lastContactAttempt": {"outcome": "WILL_ATTEND"},
+        "informingEvents": {
+            "edges": [{"node": {"kind": "contact", "method": "PHONE_CALL", "outcome": "REACHED"}}]
+        },
     }
     assert "patient.consent_withdrawn" in await actions(db)
 

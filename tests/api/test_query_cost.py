@@ -155,6 +155,29 @@ async def test_patient_card_statement_count_is_fixed(
     assert small == large == 8
 
 
+REMINDERS = """
+query($first: Int!) {
+  reminders(first: $first) {
+    totalCount
+    counts { pending sent dead }
+    edges { node { id status channel patient { lastName lastReminder { status } } previous { id } } }
+  }
+}
+"""
+
+
+async def test_operators_reminder_list_statement_count_is_fixed(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    await caseload(db, 12)
+
+    small = await statements_of(graphql, db, REMINDERS, first=2)
+    large = await statements_of(graphql, db, REMINDERS, first=12)
+
+    # the page, its count, the counts by status, the patients, their latest reminders
+    assert small == large == 5
+
+
 async def test_sibling_root_fields_with_nested_loaders_share_one_session(
     graphql: GraphQLClient, db: RolledBackDatabase
 ) -> None:
