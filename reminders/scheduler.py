@@ -71,4 +71,5 @@ def default_jobs() -> list[PeriodicJob]:
 
     return [
         PeriodicJob("visits.flag_missed", timedelta(hours=1), tasks.flag_missed_visits.send),
+        PeriodicJob("appeals.scan_deadlines", timedelta(hours=1), tasks.scan_appeal_deadlines.send),
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dramatiq
 import structlog
 
+from cases.appeals import AppealDeadlineScan
 from cases.models import utcnow
 from cases.service import MissedVisitScan
 from core.broker import current_broker
@@ -39,3 +40,21 @@ async def flag_missed_visits() -> None:
         if count < SCAN_BATCH:
             break
     log.info("visits.flagged_missed", count=flagged)
+
+
+@dramatiq.actor(
+    actor_name="appeals.scan_deadlines",
+    queue_name="scans",
+    broker=current_broker(),
+    max_retries=3,
+    time_limit=TEN_MINUTES_MS,
+)
+async def scan_appeal_deadlines() -> None:
+    """Raise work items for appeals near their answer deadline and for overdue ones."""
+    settings = get_settings()
+    async with worker_sessions()() as session:
+        raised = await AppealDeadlineScan(session).run(
+            utcnow(), settings.zone, settings.appeal_near_deadline_days
+        )
+        await session.commit()
+    log.info("appeals.deadline_items_raised", count=raised)

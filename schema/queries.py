@@ -7,12 +7,23 @@ from datetime import date
 import strawberry
 from strawberry import relay
 
+from cases.appeals import AppealService, QualityExaminationService
 from cases.errors import PermissionDenied, ValidationFailed
-from cases.models import CaseStatus, VisitStatus, WorkItemKind
+from cases.models import (
+    AppealKind,
+    AppealStatus,
+    CaseStatus,
+    ExaminationStatus,
+    VisitStatus,
+    WorkItemKind,
+)
 from cases.pagination import PageRequest
 from cases.repository import (
+    AppealFilter,
+    AppealOrder,
     CaseFilter,
     CaseOrder,
+    ExaminationFilter,
     PatientFilter,
     PatientOrder,
     VisitFilter,
@@ -28,10 +39,12 @@ from cases.service import (
 from schema.ids import optional_row_id, row_id
 from schema.relay import Connection
 from schema.types import (
+    Appeal,
     Info,
     Insurer,
     Me,
     Patient,
+    QualityExamination,
     SupervisionCase,
     SupervisionRule,
     Visit,
@@ -41,6 +54,7 @@ from schema.types import (
 
 strawberry.enum(CaseOrder, name="SupervisionCaseOrderField")
 strawberry.enum(PatientOrder, name="PatientOrderField")
+strawberry.enum(AppealOrder, name="AppealOrderField")
 
 
 @strawberry.input
@@ -97,6 +111,36 @@ class WorklistFilterInput:
         default=None,
         description="Whose worklist; a representative sees their own, a supervisor anyone's.",
     )
+
+
+@strawberry.input
+class AppealFilterInput:
+    statuses: list[AppealStatus] | None = None
+    kinds: list[AppealKind] | None = None
+    answer_due_before: date | None = strawberry.field(
+        default=None, description="Answer due before this local date (e.g. today: overdue)."
+    )
+    answer_due_after: date | None = None
+    clinic_id: relay.GlobalID | None = None
+    representative_id: relay.GlobalID | None = None
+    insurer_id: relay.GlobalID | None = None
+    patient_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class AppealOrderInput:
+    field: AppealOrder = AppealOrder.ANSWER_DUE
+    descending: bool = False
+
+
+@strawberry.input
+class QualityExaminationFilterInput:
+    statuses: list[ExaminationStatus] | None = None
+    clinic_id: relay.GlobalID | None = None
+    insurer_id: relay.GlobalID | None = None
+    appeal_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
 
 
 @strawberry.type
@@ -261,3 +305,53 @@ class Query:
             return total
 
         return Connection.of(page, SupervisionRule.from_model, count)
+
+    @strawberry.field(description="Appeals, by answer deadline unless ordered otherwise.")
+    async def appeals(
+        self,
+        info: Info,
+        filter: AppealFilterInput | None = None,
+        order_by: AppealOrderInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Appeal]:
+        given = filter or AppealFilterInput()
+        order = order_by or AppealOrderInput()
+        domain_filter = AppealFilter(
+            statuses=tuple(given.statuses or ()),
+            kinds=tuple(given.kinds or ()),
+            answer_due_before=given.answer_due_before,
+            answer_due_after=given.answer_due_after,
+            clinic_id=optional_row_id(given.clinic_id, "MedicalOrganization", "filter.clinicId"),
+            representative_id=optional_row_id(
+                given.representative_id, "Representative", "filter.representativeId"
+            ),
+            insurer_id=optional_row_id(given.insurer_id, "Insurer", "filter.insurerId"),
+            patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+        )
+        page, count = await AppealService(info.context.session, info.context.rules).page(
+            domain_filter, PageRequest.of(first, after), order.field, order.descending
+        )
+        return Connection.of(page, Appeal.from_model, count)
+
+    @strawberry.field(description="Quality-of-care examinations, latest first.")
+    async def quality_examinations(
+        self,
+        info: Info,
+        filter: QualityExaminationFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[QualityExamination]:
+        given = filter or QualityExaminationFilterInput()
+        domain_filter = ExaminationFilter(
+            statuses=tuple(given.statuses or ()),
+            clinic_id=optional_row_id(given.clinic_id, "MedicalOrganization", "filter.clinicId"),
+            insurer_id=optional_row_id(given.insurer_id, "Insurer", "filter.insurerId"),
+            appeal_id=optional_row_id(given.appeal_id, "Appeal", "filter.appealId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+        )
+        page, count = await QualityExaminationService(
+            info.context.session, info.context.rules
+        ).page(domain_filter, PageRequest.of(first, after))
+        return Connection.of(page, QualityExamination.from_model, count)

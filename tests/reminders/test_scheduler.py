@@ -63,3 +63,14 @@ async def test_concurrent_schedulers_enqueue_once(database: Database) -> None:
     # then
     assert sent == [job]
     assert sorted(len(result) for result in results) == [0, 0, 1]
+
+
+def test_default_jobs_scan_missed_visits_and_appeal_deadlines() -> None:
+    from reminders.scheduler import default_jobs
+
+    jobs = {job.name: job.every for job in default_jobs()}
+
+    assert jobs == {
+        "visits.flag_missed": timedelta(hours=1),
+        "appeals.scan_deadlines": timedelta(hours=1),
+    }
