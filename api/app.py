@@ -20,6 +20,8 @@ from strawberry.types import ExecutionResult
 
 from api.auth import authenticate
 from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
+from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
+from cases.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
 from core.rules import case_rules
@@ -82,6 +84,31 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reasons": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    async def monthly_report_file(request: Request) -> Response:
+        """GET /reports/monthly?period=2026-10&format=csv|xlsx: the report as a download."""
+        transaction: RequestTransaction = request.state.transaction
+        authenticate(request, transaction.request_id)
+        month = request.query_params.get("period", "")
+        try:
+            format = ReportFormat(request.query_params.get("format", "csv"))
+        except ValueError:
+            return JSONResponse(
+                {"code": "VALIDATION", "field": "format", "message": "must be csv or xlsx"},
+                status_code=400,
+            )
+        try:
+            rows = await monthly_report(transaction.session, settings.default_timezone, month)
+        except DomainError as error:
+            return JSONResponse(
+                {"code": error.code.value, "field": error.field, "message": error.message},
+                status_code=400,
+            )
+        return Response(
+            render(rows, format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{file_name(month, format)}"'},
+        )
+
     graphql = GraphQLRoute(
         build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",
@@ -103,6 +130,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/reports/monthly", monthly_report_file, methods=["GET"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

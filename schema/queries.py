@@ -36,6 +36,7 @@ from cases.service import (
     SupervisionService,
     WorkItemService,
 )
+from cases.statistics import Period, StatisticsService
 from schema.ids import optional_row_id, row_id
 from schema.relay import Connection
 from schema.types import (
@@ -45,6 +46,7 @@ from schema.types import (
     Me,
     Patient,
     QualityExamination,
+    Statistics,
     SupervisionCase,
     SupervisionRule,
     Visit,
@@ -355,3 +357,21 @@ class Query:
             info.context.session, info.context.rules
         ).page(domain_filter, PageRequest.of(first, after))
         return Connection.of(page, QualityExamination.from_model, count)
+
+    @strawberry.field(description="Figures of a period (local dates, at most 366 days).")
+    async def statistics(
+        self,
+        info: Info,
+        period_start: date,
+        period_end: date,
+        insurer_id: relay.GlobalID | None = None,
+        clinic_id: relay.GlobalID | None = None,
+    ) -> Statistics:
+        figures = await StatisticsService(
+            info.context.session, info.context.rules.default_zone
+        ).compute(
+            Period(period_start, period_end),
+            insurer_id=optional_row_id(insurer_id, "Insurer", "insurerId"),
+            clinic_id=optional_row_id(clinic_id, "MedicalOrganization", "clinicId"),
+        )
+        return Statistics.of(figures)
