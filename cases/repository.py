@@ -1040,15 +1040,18 @@ class StatisticsRepository(Repository[SupervisionCase]):
             col(case.opened_on) <= scope.end,
             sa.or_(col(case.closed_on).is_(None), col(case.closed_on) >= scope.start),
         )
-        reminded = sa.exists().where(
-            col(Reminder.patient_id) == col(case.patient_id),
-            col(Reminder.status).in_([ReminderStatus.SENT, ReminderStatus.DELIVERED]),
-            _within(col(Reminder.sent_at), scope),
-        )
-        reached = sa.exists().where(
-            col(ContactAttempt.patient_id) == col(case.patient_id),
-            col(ContactAttempt.outcome).in_([ContactOutcome.REACHED, ContactOutcome.WILL_ATTEND]),
-            _within(col(ContactAttempt.attempted_at), scope),
+        # One set of informed patients, hashed once, rather than a probe per case.
+        informed = sa.union_all(
+            sa.select(col(Reminder.patient_id)).where(
+                col(Reminder.status).in_([ReminderStatus.SENT, ReminderStatus.DELIVERED]),
+                _within(col(Reminder.sent_at), scope),
+            ),
+            sa.select(col(ContactAttempt.patient_id)).where(
+                col(ContactAttempt.outcome).in_(
+                    [ContactOutcome.REACHED, ContactOutcome.WILL_ATTEND]
+                ),
+                _within(col(ContactAttempt.attempted_at), scope),
+            ),
         )
         statement = sa.select(
             _count_if(active_at_end).label("active_cases"),
@@ -1064,7 +1067,10 @@ class StatisticsRepository(Repository[SupervisionCase]):
             sa.func.count(
                 sa.distinct(
                     sa.case(
-                        (sa.and_(active_in_period, sa.or_(reminded, reached)), col(case.patient_id))
+                        (
+                            sa.and_(active_in_period, col(case.patient_id).in_(informed)),
+                            col(case.patient_id),
+                        )
                     )
                 )
             ).label("informed"),
