@@ -20,7 +20,9 @@ from strawberry.types import ExecutionResult
 
 from api.auth import authenticate
 from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
+from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
 from api.webhooks import postal_batch, sms_webhook
+from cases.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
 from core.rules import case_rules
@@ -87,6 +89,31 @@ def create_app(
             return JSONResponse({"status": "unavailable", "reasons": problems}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    async def monthly_report_file(request: Request) -> Response:
+        """GET /reports/monthly?period=2026-10&format=csv|xlsx: the report as a download."""
+        transaction: RequestTransaction = request.state.transaction
+        authenticate(request, transaction.request_id)
+        month = request.query_params.get("period", "")
+        try:
+            format = ReportFormat(request.query_params.get("format", "csv"))
+        except ValueError:
+            return JSONResponse(
+                {"code": "VALIDATION", "field": "format", "message": "must be csv or xlsx"},
+                status_code=400,
+            )
+        try:
+            rows = await monthly_report(transaction.session, settings.default_timezone, month)
+        except DomainError as error:
+            return JSONResponse(
+                {"code": error.code.value, "field": error.field, "message": error.message},
+                status_code=400,
+            )
+        return Response(
+            render(rows, format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{file_name(month, format)}"'},
+        )
+
     graphql = GraphQLRoute(
         build_schema(production=settings.is_production),
         graphql_ide=None if settings.is_production else "graphiql",
@@ -109,6 +136,7 @@ def create_app(
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/webhooks/sms/{provider}", sms_webhook, methods=["POST"]),
         Route("/letters/{day}.csv", postal_batch, methods=["GET"]),
+        Route("/reports/monthly", monthly_report_file, methods=["GET"]),
     ]
     if sms_gateway is not None:
         # Development only: the local SMS gateway, so the whole pipeline runs with nothing else.

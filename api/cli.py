@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import sqlalchemy as sa
@@ -221,6 +222,48 @@ def seed_demo(
         fail(str(error))
     for name, count in counts.items():
         typer.echo(f"{name}: {count}")
+
+
+@app.command()
+def report(
+    period: Annotated[str, typer.Option(help="The month, as YYYY-MM.")],
+    format: Annotated[str, typer.Option(help="csv or xlsx.")] = "csv",
+    output: Annotated[
+        Path | None, typer.Option(help="File to write (default: standard output for csv).")
+    ] = None,
+) -> None:
+    """Write the monthly report a fund sends upward."""
+    from api.reports import ReportFormat, monthly_report, render
+    from cases.errors import DomainError
+    from core.db import create_engine, create_session_factory
+
+    settings = load_settings()
+    try:
+        chosen = ReportFormat(format)
+    except ValueError:
+        fail("--format must be csv or xlsx")
+    if chosen is ReportFormat.XLSX and output is None:
+        fail("--format xlsx needs --output FILE")
+    require_database(settings)
+
+    async def build() -> bytes:
+        engine = create_engine(settings)
+        try:
+            async with create_session_factory(engine)() as session:
+                rows = await monthly_report(session, settings.default_timezone, period)
+        finally:
+            await engine.dispose()
+        return render(rows, chosen)
+
+    try:
+        content = asyncio.run(build())
+    except DomainError as error:
+        fail(f"--{error.field or 'period'} {error.message}")
+    if output is None:
+        sys.stdout.buffer.write(content)
+    else:
+        output.write_bytes(content)
+        typer.echo(f"report for {period} written to {output}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -911,7 +911,8 @@ async def _insert_patients(
                 follow_up = visit_plan.follow_up
                 if follow_up is None or follow_up.attempt is None:
                     continue
-                follow_up.attempt.patient_id = follow_up.work_item.patient_id
+                # A missed visit's work item always names its patient.
+                follow_up.attempt.patient_id = follow_up.work_item.patient_id  # type: ignore[assignment]
                 follow_up.attempt.case_id = follow_up.work_item.case_id
                 follow_up.attempt.work_item_id = work_item_ids[follow_up.work_item.dedup_key]
                 attempts.append(follow_up.attempt)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, Self, TypeVar
@@ -17,22 +17,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from cases.models import (
+    Appeal,
+    AppealKind,
+    AppealStatus,
     AuditEvent,
     CaseStatus,
     Channel,
     ContactAttempt,
+    ContactOutcome,
+    DeskHours,
+    ExaminedCase,
     InformingEvent,
     Insurer,
     JobRun,
     MedicalOrganization,
     NotificationConsent,
     Patient,
+    QualityExamination,
     Reminder,
     ReminderKind,
     ReminderStatus,
     Representative,
     SupervisionCase,
     SupervisionRule,
+    UtcDateTime,
     Visit,
     VisitStatus,
     WorkItem,
@@ -941,3 +949,433 @@ class SupervisionRuleRepository(Repository[SupervisionRule]):
             await self.execute(
                 insert_ignoring_duplicates(self.session, SupervisionRule).values(list(rows))
             )
+
+
+OPEN_APPEAL_STATUSES = (AppealStatus.REGISTERED, AppealStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class AppealFilter:
+    statuses: tuple[AppealStatus, ...] = ()
+    kinds: tuple[AppealKind, ...] = ()
+    answer_due_before: date | None = None
+    answer_due_after: date | None = None
+    clinic_id: int | None = None
+    representative_id: int | None = None
+    insurer_id: int | None = None
+    patient_id: int | None = None
+    case_id: int | None = None
+
+
+class AppealOrder(enum.StrEnum):
+    ANSWER_DUE = "answer_due"
+    RECEIVED_AT = "received_at"
+
+
+class AppealRepository(Repository[Appeal]):
+    model = Appeal
+
+    def listing(self, filter: AppealFilter) -> sa.Select[Any]:
+        statement = sa.select(Appeal)
+        if filter.statuses:
+            statement = statement.where(col(Appeal.status).in_(filter.statuses))
+        if filter.kinds:
+            statement = statement.where(col(Appeal.kind).in_(filter.kinds))
+        if filter.answer_due_before is not None:
+            statement = statement.where(col(Appeal.answer_due) < filter.answer_due_before)
+        if filter.answer_due_after is not None:
+            statement = statement.where(col(Appeal.answer_due) > filter.answer_due_after)
+        equal = {
+            col(Appeal.clinic_id): filter.clinic_id,
+            col(Appeal.representative_id): filter.representative_id,
+            col(Appeal.insurer_id): filter.insurer_id,
+            col(Appeal.patient_id): filter.patient_id,
+            col(Appeal.case_id): filter.case_id,
+        }
+        for column, value in equal.items():
+            if value is not None:
+                statement = statement.where(column == value)
+        return statement
+
+    @staticmethod
+    def ordering(
+        order: AppealOrder = AppealOrder.ANSWER_DUE, descending: bool = False
+    ) -> list[SortKey]:
+        first = (
+            col(Appeal.answer_due) if order is AppealOrder.ANSWER_DUE else col(Appeal.received_at)
+        )
+        return [SortKey(first, descending), SortKey(col(Appeal.id), descending)]
+
+    async def raise_deadline_items(
+        self,
+        *,
+        stage: str,
+        answer_due_from: date | None,
+        answer_due_to: date,
+        priority: int,
+        due_at: Mapping[date, datetime],
+        now: datetime,
+    ) -> int:
+        """One work item per open appeal whose answer is due in the range, in one INSERT ... SELECT.
+
+        The dedup key names the stage and the due date, so an extended appeal is raised again
+        for its new deadline, and a rerun of the scan adds nothing.
+        """
+        appeal: sa.Table = Appeal.__table__  # type: ignore[attr-defined]
+        conditions = [
+            appeal.c.status.in_([status.value for status in OPEN_APPEAL_STATUSES]),
+            appeal.c.answer_due <= answer_due_to,
+        ]
+        if answer_due_from is not None:
+            conditions.append(appeal.c.answer_due >= answer_due_from)
+        key = (
+            sa.literal(f"appeal-{stage}:")
+            + sa.cast(appeal.c.id, sa.String)
+            + sa.literal(":")
+            + sa.cast(appeal.c.answer_due, sa.String)
+        )
+        rows = sa.select(
+            sa.literal(WorkItemKind.APPEAL_DEADLINE.value),
+            appeal.c.representative_id,
+            appeal.c.patient_id,
+            appeal.c.case_id,
+            appeal.c.id,
+            sa.literal(priority),
+            # The few dates in range map to their instants; anything else is due now.
+            sa.case(
+                {day: sa.literal(at, UtcDateTime()) for day, at in due_at.items()},
+                value=appeal.c.answer_due,
+                else_=sa.literal(now, UtcDateTime()),
+            )
+            if due_at
+            else sa.literal(now, UtcDateTime()),
+            sa.literal(WorkItemStatus.OPEN.value),
+            key,
+            sa.literal(now, UtcDateTime()),
+        ).where(*conditions)
+        columns = [
+            "kind",
+            "owner_id",
+            "patient_id",
+            "case_id",
+            "appeal_id",
+            "priority",
+            "due_at",
+            "status",
+            "dedup_key",
+            "created_at",
+        ]
+        statement = (
+            upsert_insert(self.session, WorkItem)
+            .from_select(columns, rows)
+            .on_conflict_do_nothing()
+        )
+        result = await self.execute(statement)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def reassign_open_items(self, appeal_id: int, owner_id: int) -> None:
+        await self.execute(
+            sa.update(WorkItem)
+            .where(
+                col(WorkItem.appeal_id) == appeal_id, col(WorkItem.status) != WorkItemStatus.DONE
+            )
+            .values(owner_id=owner_id)
+        )
+
+    async def close_open_items(self, appeal_id: int, resolution: str, at: datetime) -> None:
+        await self.execute(
+            sa.update(WorkItem)
+            .where(
+                col(WorkItem.appeal_id) == appeal_id, col(WorkItem.status) != WorkItemStatus.DONE
+            )
+            .values(status=WorkItemStatus.DONE, resolution=resolution, resolved_at=at)
+        )
+
+
+@dataclass(frozen=True)
+class ExaminationFilter:
+    clinic_id: int | None = None
+    insurer_id: int | None = None
+    appeal_id: int | None = None
+    case_id: int | None = None
+    statuses: tuple[Any, ...] = ()
+
+
+class QualityExaminationRepository(Repository[QualityExamination]):
+    model = QualityExamination
+
+    def listing(self, filter: ExaminationFilter) -> sa.Select[Any]:
+        statement = sa.select(QualityExamination)
+        if filter.statuses:
+            statement = statement.where(col(QualityExamination.status).in_(filter.statuses))
+        equal = {
+            col(QualityExamination.clinic_id): filter.clinic_id,
+            col(QualityExamination.insurer_id): filter.insurer_id,
+            col(QualityExamination.appeal_id): filter.appeal_id,
+        }
+        for column, value in equal.items():
+            if value is not None:
+                statement = statement.where(column == value)
+        if filter.case_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    col(ExaminedCase.examination_id) == col(QualityExamination.id),
+                    col(ExaminedCase.case_id) == filter.case_id,
+                )
+            )
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(QualityExamination.id), True)]
+
+    async def for_appeals(
+        self, appeal_ids: Sequence[int], limit: int
+    ) -> dict[int, list[QualityExamination]]:
+        return await self.first_per_parent(
+            col(QualityExamination.appeal_id), appeal_ids, self.ordering(), limit
+        )
+
+    async def for_cases(
+        self, case_ids: Sequence[int], limit: int
+    ) -> dict[int, list[QualityExamination]]:
+        """The latest examinations of each case, in one statement."""
+        if not case_ids:
+            return {}
+        links = (
+            sa.select(
+                col(ExaminedCase.case_id).label("case_id"),
+                col(ExaminedCase.examination_id).label("examination_id"),
+            )
+            .where(col(ExaminedCase.case_id).in_(set(case_ids)))
+            .distinct()
+            .subquery()
+        )
+        rank = (
+            sa.func.row_number()
+            .over(partition_by=links.c.case_id, order_by=links.c.examination_id.desc())
+            .label("rank")
+        )
+        ranked = sa.select(links.c.case_id, links.c.examination_id, rank).subquery()
+        rows = await self.execute(
+            sa.select(ranked.c.case_id, QualityExamination)
+            .join(QualityExamination, col(QualityExamination.id) == ranked.c.examination_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.case_id, ranked.c.rank)
+        )
+        grouped: dict[int, list[QualityExamination]] = {id_: [] for id_ in case_ids}
+        for row in rows:
+            grouped[row.case_id].append(row.QualityExamination)
+        return grouped
+
+    async def examined(self, examination_ids: Sequence[int]) -> dict[int, list[ExaminedCase]]:
+        """What each examination looks at (at most 100 rows each: the order caps its input)."""
+        if not examination_ids:
+            return {}
+        rows = await self.scalars(
+            sa.select(ExaminedCase)
+            .where(col(ExaminedCase.examination_id).in_(set(examination_ids)))
+            .order_by(col(ExaminedCase.examination_id), col(ExaminedCase.id))
+        )
+        grouped: dict[int, list[ExaminedCase]] = {id_: [] for id_ in examination_ids}
+        for row in rows:
+            grouped[row.examination_id].append(row)
+        return grouped
+
+
+@dataclass(frozen=True)
+class StatisticsScope:
+    """A period of local dates, its bounds as instants, and an optional insurer and clinic."""
+
+    start: date
+    end: date
+    start_at: datetime
+    end_at: datetime
+    insurer_id: int | None = None
+    clinic_id: int | None = None
+
+
+def _within(column: Any, scope: StatisticsScope) -> Any:
+    """An instant column inside the scope's period (local midnight to local midnight)."""
+    return sa.and_(column >= scope.start_at, column < scope.end_at)
+
+
+def _owned(statement: Any, scope: StatisticsScope, model: Any) -> Any:
+    """Limit a statement over a table with its own insurer_id and clinic_id to the scope."""
+    if scope.insurer_id is not None:
+        statement = statement.where(model.__table__.c.insurer_id == scope.insurer_id)
+    if scope.clinic_id is not None:
+        statement = statement.where(model.__table__.c.clinic_id == scope.clinic_id)
+    return statement
+
+
+def _count_if(condition: Any) -> Any:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+
+class StatisticsRepository(Repository[SupervisionCase]):
+    """The period figures a fund reports, each section one aggregate statement."""
+
+    model = SupervisionCase
+
+    def _case_scope(self, scope: StatisticsScope, statement: Any) -> Any:
+        """Limit a statement over supervision_case to the scope's insurer and clinic."""
+        if scope.clinic_id is not None:
+            statement = statement.where(col(SupervisionCase.clinic_id) == scope.clinic_id)
+        if scope.insurer_id is not None:
+            statement = statement.join(
+                Patient, col(Patient.id) == col(SupervisionCase.patient_id)
+            ).where(col(Patient.insurer_id) == scope.insurer_id)
+        return statement
+
+    async def representatives_by_level(self, scope: StatisticsScope) -> dict[int, int]:
+        statement: Any = (
+            sa.select(col(Representative.level), sa.func.count())
+            .where(col(Representative.active))
+            .group_by(col(Representative.level))
+        )
+        if scope.insurer_id is not None:
+            statement = statement.where(col(Representative.insurer_id) == scope.insurer_id)
+        if scope.clinic_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    col(DeskHours.representative_id) == col(Representative.id),
+                    col(DeskHours.clinic_id) == scope.clinic_id,
+                )
+            )
+        rows: Sequence[Any] = (await self.execute(statement)).all()
+        return {level: count for level, count in rows}
+
+    async def cases(self, scope: StatisticsScope) -> sa.Row[Any]:
+        """Active cases and patients at the period's end, cases opened in it, and the patients
+        supervised at any time in it with how many of them were informed in it."""
+        case = SupervisionCase
+        active_at_end = sa.and_(
+            col(case.opened_on) <= scope.end,
+            sa.or_(col(case.closed_on).is_(None), col(case.closed_on) > scope.end),
+        )
+        active_in_period = sa.and_(
+            col(case.opened_on) <= scope.end,
+            sa.or_(col(case.closed_on).is_(None), col(case.closed_on) >= scope.start),
+        )
+        # One set of informed patients, hashed once, rather than a probe per case.
+        informed = sa.union_all(
+            sa.select(col(Reminder.patient_id)).where(
+                col(Reminder.status).in_([ReminderStatus.SENT, ReminderStatus.DELIVERED]),
+                _within(col(Reminder.sent_at), scope),
+            ),
+            sa.select(col(ContactAttempt.patient_id)).where(
+                col(ContactAttempt.outcome).in_(
+                    [ContactOutcome.REACHED, ContactOutcome.WILL_ATTEND]
+                ),
+                _within(col(ContactAttempt.attempted_at), scope),
+            ),
+        )
+        statement = sa.select(
+            _count_if(active_at_end).label("active_cases"),
+            sa.func.count(sa.distinct(sa.case((active_at_end, col(case.patient_id))))).label(
+                "patients_at_end"
+            ),
+            _count_if(
+                sa.and_(col(case.opened_on) >= scope.start, col(case.opened_on) <= scope.end)
+            ).label("opened"),
+            sa.func.count(sa.distinct(sa.case((active_in_period, col(case.patient_id))))).label(
+                "supervised"
+            ),
+            sa.func.count(
+                sa.distinct(
+                    sa.case(
+                        (
+                            sa.and_(active_in_period, col(case.patient_id).in_(informed)),
+                            col(case.patient_id),
+                        )
+                    )
+                )
+            ).label("informed"),
+        ).select_from(case)
+        return (await self.execute(self._case_scope(scope, statement))).one()
+
+    async def closed_by_reason(self, scope: StatisticsScope) -> dict[str, int]:
+        statement: Any = (
+            sa.select(col(SupervisionCase.close_reason), sa.func.count())
+            .where(
+                col(SupervisionCase.closed_on) >= scope.start,
+                col(SupervisionCase.closed_on) <= scope.end,
+            )
+            .group_by(col(SupervisionCase.close_reason))
+        )
+        rows: Sequence[Any] = (await self.execute(self._case_scope(scope, statement))).all()
+        return {str(reason): count for reason, count in rows}
+
+    async def visits_by_status(self, scope: StatisticsScope) -> dict[str, int]:
+        """Visits whose window ends in the period, by status (each visit counts in one period)."""
+        statement: Any = (
+            sa.select(col(Visit.status), sa.func.count())
+            .where(col(Visit.window_end) >= scope.start, col(Visit.window_end) <= scope.end)
+            .group_by(col(Visit.status))
+        )
+        if scope.clinic_id is not None:
+            statement = statement.where(col(Visit.clinic_id) == scope.clinic_id)
+        if scope.insurer_id is not None:
+            statement = (
+                statement.join(SupervisionCase, col(SupervisionCase.id) == col(Visit.case_id))
+                .join(Patient, col(Patient.id) == col(SupervisionCase.patient_id))
+                .where(col(Patient.insurer_id) == scope.insurer_id)
+            )
+        rows: Sequence[Any] = (await self.execute(statement)).all()
+        return {str(status): count for status, count in rows}
+
+    async def reminders_by_channel_and_status(
+        self, scope: StatisticsScope
+    ) -> dict[tuple[str, str], int]:
+        """Reminders scheduled in the period, by channel and status."""
+        statement: Any = (
+            sa.select(col(Reminder.channel), col(Reminder.status), sa.func.count())
+            .where(
+                _within(col(Reminder.scheduled_for), scope),
+            )
+            .group_by(col(Reminder.channel), col(Reminder.status))
+        )
+        if scope.clinic_id is not None:
+            statement = statement.join(
+                SupervisionCase, col(SupervisionCase.id) == col(Reminder.case_id)
+            ).where(col(SupervisionCase.clinic_id) == scope.clinic_id)
+        if scope.insurer_id is not None:
+            statement = statement.join(Patient, col(Patient.id) == col(Reminder.patient_id)).where(
+                col(Patient.insurer_id) == scope.insurer_id
+            )
+        rows: Sequence[Any] = (await self.execute(statement)).all()
+        return {(str(channel), str(status)): count for channel, status, count in rows}
+
+    async def appeals_by_kind(self, scope: StatisticsScope) -> Sequence[sa.Row[Any]]:
+        """Per kind: received in the period; answered in it, and of those on time."""
+        received = _within(col(Appeal.received_at), scope)
+        answered = _within(col(Appeal.answered_at), scope)
+        on_time = Appeal.__table__.c.answered_on_time.is_(True)  # type: ignore[attr-defined]
+        statement: Any = (
+            sa.select(
+                col(Appeal.kind).label("kind"),
+                _count_if(received).label("received"),
+                _count_if(answered).label("answered"),
+                _count_if(sa.and_(answered, on_time)).label("on_time"),
+            )
+            .where(sa.or_(received, answered))
+            .group_by(col(Appeal.kind))
+        )
+        return (await self.execute(_owned(statement, scope, Appeal))).all()
+
+    async def examinations(self, scope: StatisticsScope) -> Sequence[sa.Row[Any]]:
+        """Per outcome (none while ordered): ordered in the period, and completed in it."""
+        exam = QualityExamination
+        ordered = _within(col(exam.ordered_at), scope)
+        completed = _within(col(exam.completed_at), scope)
+        statement: Any = (
+            sa.select(
+                col(exam.outcome).label("outcome"),
+                _count_if(ordered).label("ordered"),
+                _count_if(completed).label("completed"),
+            )
+            .where(sa.or_(ordered, completed))
+            .group_by(col(exam.outcome))
+        )
+        return (await self.execute(_owned(statement, scope, exam))).all()

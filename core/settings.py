@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     working_hours_end: time = time(18, 0)
     grace_period_days: int = Field(default=7, ge=0, le=90)
     default_visits_per_year: int = Field(default=1, ge=1, le=52)
+    appeal_near_deadline_days: int = Field(default=5, ge=0, le=30)
     database_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "INFO"
     log_json: bool = False

@@ -74,4 +74,5 @@ def default_jobs() -> list[PeriodicJob]:
         PeriodicJob(
             "reminders.dispatch_due", timedelta(minutes=1), tasks.dispatch_due_reminders.send
         ),
+        PeriodicJob("appeals.scan_deadlines", timedelta(hours=1), tasks.scan_appeal_deadlines.send),
     ]

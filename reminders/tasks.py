@@ -10,6 +10,7 @@ from typing import Any
 import dramatiq
 import structlog
 
+from cases.appeals import AppealDeadlineScan
 from cases.delivery import Courier, DeliveryLimits, Outcome, ReminderDelivery, ReminderDispatcher
 from cases.models import Channel, utcnow
 from cases.service import MissedVisitScan
@@ -75,6 +76,24 @@ async def flag_missed_visits() -> None:
         if count < SCAN_BATCH:
             break
     log.info("visits.flagged_missed", count=flagged)
+
+
+@dramatiq.actor(
+    actor_name="appeals.scan_deadlines",
+    queue_name="scans",
+    broker=current_broker(),
+    max_retries=3,
+    time_limit=TEN_MINUTES_MS,
+)
+async def scan_appeal_deadlines() -> None:
+    """Raise work items for appeals near their answer deadline and for overdue ones."""
+    settings = get_settings()
+    async with worker_sessions()() as session:
+        raised = await AppealDeadlineScan(session).run(
+            clock(), settings.zone, settings.appeal_near_deadline_days
+        )
+        await session.commit()
+    log.info("appeals.deadline_items_raised", count=raised)
 
 
 def _enqueue(ids: Sequence[int]) -> None:

@@ -10,12 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
 from cases.repository import (
+    AppealRepository,
     ClinicRepository,
     ConsentRepository,
     ContactAttemptRepository,
     InformingEventRepository,
     InsurerRepository,
     PatientRepository,
+    QualityExaminationRepository,
     ReminderRepository,
     Repository,
     RepresentativeRepository,
@@ -91,3 +93,9 @@ class Loaders:
         self.informing_events_of_patient = sliced(events.for_patients)
         self.informing_event_count_of_patient = by_parent(events.count_for_patients)
         self.consents_of_patient = by_parent(ConsentRepository.from_session(session).for_patients)
+        examinations = QualityExaminationRepository.from_session(session)
+        self.appeal = by_id(AppealRepository.from_session(session))
+        self.examination = by_id(examinations)
+        self.examinations_of_appeal = sliced(examinations.for_appeals)
+        self.examinations_of_case = sliced(examinations.for_cases)
+        self.examined_of_examination = by_parent(examinations.examined)

@@ -9,14 +9,27 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry import relay
 
+from cases.appeals import (
+    AppealDraft,
+    AppealService,
+    ExaminationOrder,
+    QualityExaminationService,
+)
 from cases.delivery import ReminderOperations
 from cases.errors import ValidationFailed
 from cases.models import (
+    AppealChannel,
+    AppealKind,
+    AppealOutcome,
+    AppealSubject,
     CaseSource,
     Channel,
     CloseReason,
     ContactMethod,
     ContactOutcome,
+    ExaminationKind,
+    ExaminationOutcome,
+    ExaminationReason,
     Sex,
 )
 from cases.service import (
@@ -40,11 +53,13 @@ from schema.errors import (
 )
 from schema.ids import optional_row_id, row_id
 from schema.types import (
+    Appeal,
     ContactAttempt,
     Info,
     Insurer,
     NotificationConsent,
     Patient,
+    QualityExamination,
     Reminder,
     SupervisionCase,
     SupervisionRule,
@@ -78,6 +93,10 @@ WorkItemResult = Annotated[WorkItem | Errors, strawberry.union("WorkItemResult")
 ContactAttemptResult = Annotated[ContactAttempt | Errors, strawberry.union("ContactAttemptResult")]
 RuleResult = Annotated[SupervisionRule | Errors, strawberry.union("SupervisionRuleResult")]
 ReminderResult = Annotated[Reminder | Errors, strawberry.union("ReminderResult")]
+AppealResult = Annotated[Appeal | Errors, strawberry.union("AppealResult")]
+ExaminationResult = Annotated[
+    QualityExamination | Errors, strawberry.union("QualityExaminationResult")
+]
 
 
 @strawberry.type
@@ -228,6 +247,73 @@ class SupervisionRuleInput:
     specialty: str
     source: str
     verified: bool = False
+
+
+@strawberry.input
+class RegisterAppealInput:
+    received_at: datetime = strawberry.field(description="When the appeal reached the insurer.")
+    channel: AppealChannel
+    kind: AppealKind
+    subject: AppealSubject
+    text: str
+    patient_enp: str | None = strawberry.field(
+        default=None, description="ЕНП of the person, when they are known."
+    )
+    clinic_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The clinic concerned; required for a complaint."
+    )
+    case_id: relay.GlobalID | None = None
+    insurer_id: relay.GlobalID | None = strawberry.field(
+        default=None,
+        description="Needed only when neither the patient nor the caller names the insurer.",
+    )
+
+
+@strawberry.input
+class ExtendAppealInput:
+    appeal_id: relay.GlobalID
+    days: int = strawberry.field(description="1 to 30; an appeal is extended once.")
+    notice: str = strawberry.field(description="How and when the person was told.")
+
+
+@strawberry.input
+class AnswerAppealInput:
+    appeal_id: relay.GlobalID
+    text: str
+    outcome: AppealOutcome
+
+
+@strawberry.input
+class OrderQualityExaminationInput:
+    kind: ExaminationKind
+    reason: ExaminationReason | None = strawberry.field(
+        default=None, description="Required for a targeted examination."
+    )
+    clinic_id: relay.GlobalID
+    period_start: date
+    period_end: date
+    expert_name: str
+    due_on: date
+    appeal_id: relay.GlobalID | None = strawberry.field(
+        default=None, description="The complaint it follows; required when the reason is one."
+    )
+    case_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    visit_ids: list[relay.GlobalID] = strawberry.field(default_factory=list)
+    insurer_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class CompleteQualityExaminationInput:
+    examination_id: relay.GlobalID
+    outcome: ExaminationOutcome
+    violation_codes: list[str] = strawberry.field(default_factory=list)
+    findings: str | None = None
+
+
+def _capped(ids: list[relay.GlobalID], type_name: str, field: str) -> list[int]:
+    if len(ids) > MAX_BATCH:
+        raise ValidationFailed(f"at most {MAX_BATCH} items", field=field)
+    return [row_id(id_, type_name, field) for id_ in ids]
 
 
 def _given(value: T | None) -> bool:
@@ -555,4 +641,104 @@ class Mutation:
             info,
             lambda c: ReminderOperations(c.session).retry(c.actor, row_id(id, "Reminder", "id")),
             Reminder.from_model,
+        )
+
+    @strawberry.mutation(description="Register an appeal; its deadlines follow 59-ФЗ.")
+    async def register_appeal(self, info: Info, input: RegisterAppealInput) -> AppealResult:
+        async def change(c: Context) -> Any:
+            draft = AppealDraft(
+                received_at=input.received_at,
+                channel=input.channel,
+                kind=input.kind,
+                subject=input.subject,
+                text=input.text,
+                patient_enp=input.patient_enp,
+                clinic_id=optional_row_id(input.clinic_id, "MedicalOrganization", "clinicId"),
+                case_id=optional_row_id(input.case_id, "SupervisionCase", "caseId"),
+                insurer_id=optional_row_id(input.insurer_id, "Insurer", "insurerId"),
+            )
+            return await AppealService(c.session, c.rules).register(c.actor, draft)
+
+        return await mutate(info, change, Appeal.from_model)
+
+    @strawberry.mutation(description="Give an appeal to a third-level representative.")
+    async def assign_appeal(
+        self, info: Info, appeal_id: relay.GlobalID, representative_id: relay.GlobalID
+    ) -> AppealResult:
+        return await mutate(
+            info,
+            lambda c: AppealService(c.session, c.rules).assign(
+                c.actor,
+                row_id(appeal_id, "Appeal", "appealId"),
+                row_id(representative_id, "Representative", "representativeId"),
+            ),
+            Appeal.from_model,
+        )
+
+    @strawberry.mutation(description="Extend the answer deadline once, by up to 30 days.")
+    async def extend_appeal(self, info: Info, input: ExtendAppealInput) -> AppealResult:
+        return await mutate(
+            info,
+            lambda c: AppealService(c.session, c.rules).extend(
+                c.actor, row_id(input.appeal_id, "Appeal", "appealId"), input.days, input.notice
+            ),
+            Appeal.from_model,
+        )
+
+    @strawberry.mutation
+    async def answer_appeal(self, info: Info, input: AnswerAppealInput) -> AppealResult:
+        return await mutate(
+            info,
+            lambda c: AppealService(c.session, c.rules).answer(
+                c.actor, row_id(input.appeal_id, "Appeal", "appealId"), input.text, input.outcome
+            ),
+            Appeal.from_model,
+        )
+
+    @strawberry.mutation
+    async def close_appeal(self, info: Info, appeal_id: relay.GlobalID) -> AppealResult:
+        return await mutate(
+            info,
+            lambda c: AppealService(c.session, c.rules).close(
+                c.actor, row_id(appeal_id, "Appeal", "appealId")
+            ),
+            Appeal.from_model,
+        )
+
+    @strawberry.mutation
+    async def order_quality_examination(
+        self, info: Info, input: OrderQualityExaminationInput
+    ) -> ExaminationResult:
+        async def change(c: Context) -> Any:
+            order = ExaminationOrder(
+                kind=input.kind,
+                reason=input.reason,
+                clinic_id=row_id(input.clinic_id, "MedicalOrganization", "clinicId"),
+                period_start=input.period_start,
+                period_end=input.period_end,
+                expert_name=input.expert_name,
+                due_on=input.due_on,
+                appeal_id=optional_row_id(input.appeal_id, "Appeal", "appealId"),
+                case_ids=_capped(input.case_ids, "SupervisionCase", "caseIds"),
+                visit_ids=_capped(input.visit_ids, "Visit", "visitIds"),
+                insurer_id=optional_row_id(input.insurer_id, "Insurer", "insurerId"),
+            )
+            return await QualityExaminationService(c.session, c.rules).order(c.actor, order)
+
+        return await mutate(info, change, QualityExamination.from_model)
+
+    @strawberry.mutation
+    async def complete_quality_examination(
+        self, info: Info, input: CompleteQualityExaminationInput
+    ) -> ExaminationResult:
+        return await mutate(
+            info,
+            lambda c: QualityExaminationService(c.session, c.rules).complete(
+                c.actor,
+                row_id(input.examination_id, "QualityExamination", "examinationId"),
+                violation_codes=input.violation_codes,
+                findings=input.findings,
+                outcome=input.outcome,
+            ),
+            QualityExamination.from_model,
         )

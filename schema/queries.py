@@ -8,11 +8,15 @@ from datetime import date, datetime, timedelta
 import strawberry
 from strawberry import relay
 
+from cases.appeals import AppealService, QualityExaminationService
 from cases.delivery import PostalBatches, ReminderOperations
 from cases.errors import PermissionDenied, ValidationFailed
 from cases.models import (
+    AppealKind,
+    AppealStatus,
     CaseStatus,
     Channel,
+    ExaminationStatus,
     ReminderKind,
     ReminderStatus,
     VisitStatus,
@@ -21,8 +25,11 @@ from cases.models import (
 )
 from cases.pagination import PageRequest, build_page
 from cases.repository import (
+    AppealFilter,
+    AppealOrder,
     CaseFilter,
     CaseOrder,
+    ExaminationFilter,
     InformingFilter,
     PatientFilter,
     PatientOrder,
@@ -37,17 +44,21 @@ from cases.service import (
     SupervisionService,
     WorkItemService,
 )
+from cases.statistics import Period, StatisticsService
 from schema.ids import optional_row_id, row_id
 from schema.relay import Connection
 from schema.types import (
+    Appeal,
     Info,
     InformingEvent,
     Insurer,
     LetterBatch,
     Me,
     Patient,
+    QualityExamination,
     Reminder,
     ReminderCounts,
+    Statistics,
     SupervisionCase,
     SupervisionRule,
     Visit,
@@ -92,6 +103,7 @@ class InformingFilterInput:
 
 
 strawberry.enum(PatientOrder, name="PatientOrderField")
+strawberry.enum(AppealOrder, name="AppealOrderField")
 
 
 @strawberry.input
@@ -148,6 +160,36 @@ class WorklistFilterInput:
         default=None,
         description="Whose worklist; a representative sees their own, a supervisor anyone's.",
     )
+
+
+@strawberry.input
+class AppealFilterInput:
+    statuses: list[AppealStatus] | None = None
+    kinds: list[AppealKind] | None = None
+    answer_due_before: date | None = strawberry.field(
+        default=None, description="Answer due before this local date (e.g. today: overdue)."
+    )
+    answer_due_after: date | None = None
+    clinic_id: relay.GlobalID | None = None
+    representative_id: relay.GlobalID | None = None
+    insurer_id: relay.GlobalID | None = None
+    patient_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
+
+
+@strawberry.input
+class AppealOrderInput:
+    field: AppealOrder = AppealOrder.ANSWER_DUE
+    descending: bool = False
+
+
+@strawberry.input
+class QualityExaminationFilterInput:
+    statuses: list[ExaminationStatus] | None = None
+    clinic_id: relay.GlobalID | None = None
+    insurer_id: relay.GlobalID | None = None
+    appeal_id: relay.GlobalID | None = None
+    case_id: relay.GlobalID | None = None
 
 
 @strawberry.type
@@ -396,3 +438,71 @@ class Query:
             return total
 
         return Connection.of(page, lambda batch: batch, count)
+
+    @strawberry.field(description="Appeals, by answer deadline unless ordered otherwise.")
+    async def appeals(
+        self,
+        info: Info,
+        filter: AppealFilterInput | None = None,
+        order_by: AppealOrderInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Appeal]:
+        given = filter or AppealFilterInput()
+        order = order_by or AppealOrderInput()
+        domain_filter = AppealFilter(
+            statuses=tuple(given.statuses or ()),
+            kinds=tuple(given.kinds or ()),
+            answer_due_before=given.answer_due_before,
+            answer_due_after=given.answer_due_after,
+            clinic_id=optional_row_id(given.clinic_id, "MedicalOrganization", "filter.clinicId"),
+            representative_id=optional_row_id(
+                given.representative_id, "Representative", "filter.representativeId"
+            ),
+            insurer_id=optional_row_id(given.insurer_id, "Insurer", "filter.insurerId"),
+            patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+        )
+        page, count = await AppealService(info.context.session, info.context.rules).page(
+            domain_filter, PageRequest.of(first, after), order.field, order.descending
+        )
+        return Connection.of(page, Appeal.from_model, count)
+
+    @strawberry.field(description="Quality-of-care examinations, latest first.")
+    async def quality_examinations(
+        self,
+        info: Info,
+        filter: QualityExaminationFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[QualityExamination]:
+        given = filter or QualityExaminationFilterInput()
+        domain_filter = ExaminationFilter(
+            statuses=tuple(given.statuses or ()),
+            clinic_id=optional_row_id(given.clinic_id, "MedicalOrganization", "filter.clinicId"),
+            insurer_id=optional_row_id(given.insurer_id, "Insurer", "filter.insurerId"),
+            appeal_id=optional_row_id(given.appeal_id, "Appeal", "filter.appealId"),
+            case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
+        )
+        page, count = await QualityExaminationService(
+            info.context.session, info.context.rules
+        ).page(domain_filter, PageRequest.of(first, after))
+        return Connection.of(page, QualityExamination.from_model, count)
+
+    @strawberry.field(description="Figures of a period (local dates, at most 366 days).")
+    async def statistics(
+        self,
+        info: Info,
+        period_start: date,
+        period_end: date,
+        insurer_id: relay.GlobalID | None = None,
+        clinic_id: relay.GlobalID | None = None,
+    ) -> Statistics:
+        figures = await StatisticsService(
+            info.context.session, info.context.rules.default_zone
+        ).compute(
+            Period(period_start, period_end),
+            insurer_id=optional_row_id(insurer_id, "Insurer", "insurerId"),
+            clinic_id=optional_row_id(clinic_id, "MedicalOrganization", "clinicId"),
+        )
+        return Statistics.of(figures)

@@ -34,6 +34,15 @@ for _enum in (
     models.DeliveryError,
     models.InformingMethod,
     models.InformingOutcome,
+    models.AppealChannel,
+    models.AppealKind,
+    models.AppealSubject,
+    models.AppealStatus,
+    models.AppealOutcome,
+    models.ExaminationKind,
+    models.ExaminationReason,
+    models.ExaminationStatus,
+    models.ExaminationOutcome,
     Role,
 ):
     strawberry.enum(_enum)
@@ -52,6 +61,12 @@ def nested_page(rows: Sequence[Any], first: int, keys: Sequence[str]) -> Page[An
 
 async def _constant(value: int) -> int:
     return value
+
+
+def _sliced_connection(rows: Sequence[Any], size: int, to_node: Any) -> Connection[Any]:
+    """A nested connection of a few rows whose total is what was fetched (no count query)."""
+    page = nested_page(rows, size, ["id"])
+    return Connection.of(page, to_node, lambda: _constant(len(rows)))
 
 
 class ModelNode(relay.Node):
@@ -472,6 +487,14 @@ class SupervisionCase(ModelNode):
             lambda: info.context.loaders.visit_count_of_case.load(self.id),
         )
 
+    @strawberry.field(description="Quality-of-care examinations of this case, latest first.")
+    async def examinations(
+        self, info: Info, first: int | None = None
+    ) -> Connection[QualityExamination]:
+        size = first_of(first)
+        rows = await info.context.loaders.examinations_of_case.load((self.id, size))
+        return _sliced_connection(rows, size, QualityExamination.from_model)
+
 
 @strawberry.type
 class Visit(ModelNode):
@@ -522,9 +545,10 @@ class WorkItem(ModelNode):
     resolution: str | None
     resolved_at: datetime | None
     created_at: datetime
-    patient_id: strawberry.Private[int]
+    patient_id: strawberry.Private[int | None]
     case_id: strawberry.Private[int | None]
     visit_id: strawberry.Private[int | None]
+    appeal_id: strawberry.Private[int | None]
     owner_id: strawberry.Private[int | None]
 
     @classmethod
@@ -541,12 +565,21 @@ class WorkItem(ModelNode):
             patient_id=row.patient_id,
             case_id=row.case_id,
             visit_id=row.visit_id,
+            appeal_id=row.appeal_id,
             owner_id=row.owner_id,
         )
 
-    @strawberry.field
-    async def patient(self, info: Info) -> Patient:
+    @strawberry.field(description="Null only for an appeal of a person not known as a patient.")
+    async def patient(self, info: Info) -> Patient | None:
+        if self.patient_id is None:
+            return None
         return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+
+    @strawberry.field
+    async def appeal(self, info: Info) -> Appeal | None:
+        if self.appeal_id is None:
+            return None
+        return Appeal.from_model(await info.context.loaders.appeal.load(self.appeal_id))
 
     @strawberry.field
     async def case(self, info: Info) -> SupervisionCase | None:
@@ -602,3 +635,281 @@ class Me:
             return None
         row = await info.context.loaders.representative.load(self.representative_id)
         return Representative.from_model(row) if row else None
+
+
+@strawberry.type
+class Appeal(ModelNode):
+    """A written or oral appeal (обращение) with its 59-ФЗ deadlines."""
+
+    loader_name: ClassVar[str] = "appeal"
+    id: relay.NodeID[int]
+    received_at: datetime
+    registered_at: datetime
+    channel: models.AppealChannel
+    kind: models.AppealKind
+    subject: models.AppealSubject
+    text: str
+    status: models.AppealStatus
+    registration_due: date = strawberry.field(
+        description="3 calendar days after receipt (local date)."
+    )
+    answer_due: date = strawberry.field(
+        description="30 calendar days after registration, plus the extension if any."
+    )
+    extension_days: int | None
+    extension_notice: str | None = strawberry.field(description="How the person was told.")
+    extended_at: datetime | None
+    answer_text: str | None
+    outcome: models.AppealOutcome | None
+    answered_at: datetime | None
+    answered_on_time: bool | None
+    closed_at: datetime | None
+    version: int
+    insurer_id: strawberry.Private[int]
+    patient_id: strawberry.Private[int | None]
+    clinic_id: strawberry.Private[int | None]
+    case_id: strawberry.Private[int | None]
+    representative_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.Appeal) -> Self:
+        return cls(
+            id=row.id,  # type: ignore[arg-type]
+            received_at=row.received_at,
+            registered_at=row.registered_at,
+            channel=row.channel,
+            kind=row.kind,
+            subject=row.subject,
+            text=row.text,
+            status=row.status,
+            registration_due=row.registration_due,
+            answer_due=row.answer_due,
+            extension_days=row.extension_days,
+            extension_notice=row.extension_notice,
+            extended_at=row.extended_at,
+            answer_text=row.answer_text,
+            outcome=row.outcome,
+            answered_at=row.answered_at,
+            answered_on_time=row.answered_on_time,
+            closed_at=row.closed_at,
+            version=row.version,
+            insurer_id=row.insurer_id,
+            patient_id=row.patient_id,
+            clinic_id=row.clinic_id,
+            case_id=row.case_id,
+            representative_id=row.representative_id,
+        )
+
+    @strawberry.field
+    async def insurer(self, info: Info) -> Insurer:
+        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+
+    @strawberry.field
+    async def patient(self, info: Info) -> Patient | None:
+        if self.patient_id is None:
+            return None
+        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+
+    @strawberry.field(description="The clinic concerned; always present on a complaint.")
+    async def clinic(self, info: Info) -> MedicalOrganization | None:
+        if self.clinic_id is None:
+            return None
+        return MedicalOrganization.from_model(
+            await info.context.loaders.clinic.load(self.clinic_id)
+        )
+
+    @strawberry.field
+    async def case(self, info: Info) -> SupervisionCase | None:
+        if self.case_id is None:
+            return None
+        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+
+    @strawberry.field
+    async def representative(self, info: Info) -> Representative | None:
+        if self.representative_id is None:
+            return None
+        return Representative.from_model(
+            await info.context.loaders.representative.load(self.representative_id)
+        )
+
+    @strawberry.field(description="Examinations ordered after this appeal, latest first.")
+    async def examinations(
+        self, info: Info, first: int | None = None
+    ) -> Connection[QualityExamination]:
+        size = first_of(first)
+        rows = await info.context.loaders.examinations_of_appeal.load((self.id, size))
+        return _sliced_connection(rows, size, QualityExamination.from_model)
+
+
+@strawberry.type
+class ExaminedCase:
+    """A case an examination looks at, and the visit when one was named."""
+
+    case_id: strawberry.Private[int]
+    visit_id: strawberry.Private[int | None]
+
+    @strawberry.field
+    async def case(self, info: Info) -> SupervisionCase:
+        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+
+    @strawberry.field
+    async def visit(self, info: Info) -> Visit | None:
+        if self.visit_id is None:
+            return None
+        return Visit.from_model(await info.context.loaders.visit.load(self.visit_id))
+
+
+@strawberry.type
+class QualityExamination(ModelNode):
+    """An ЭКМП: an expert examination of the care a clinic gave."""
+
+    loader_name: ClassVar[str] = "examination"
+    id: relay.NodeID[int]
+    kind: models.ExaminationKind
+    reason: models.ExaminationReason | None = strawberry.field(
+        description="Why a targeted examination was ordered; null for a scheduled one."
+    )
+    period_start: date
+    period_end: date
+    expert_name: str
+    due_on: date
+    ordered_at: datetime
+    status: models.ExaminationStatus
+    violation_codes: list[str]
+    findings: str | None
+    outcome: models.ExaminationOutcome | None
+    completed_at: datetime | None
+    version: int
+    insurer_id: strawberry.Private[int]
+    clinic_id: strawberry.Private[int]
+    appeal_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, row: models.QualityExamination) -> Self:
+        return cls(
+            id=row.id,  # type: ignore[arg-type]
+            kind=row.kind,
+            reason=row.reason,
+            period_start=row.period_start,
+            period_end=row.period_end,
+            expert_name=row.expert_name,
+            due_on=row.due_on,
+            ordered_at=row.ordered_at,
+            status=row.status,
+            violation_codes=list(row.violation_codes),
+            findings=row.findings,
+            outcome=row.outcome,
+            completed_at=row.completed_at,
+            version=row.version,
+            insurer_id=row.insurer_id,
+            clinic_id=row.clinic_id,
+            appeal_id=row.appeal_id,
+        )
+
+    @strawberry.field
+    async def insurer(self, info: Info) -> Insurer:
+        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+
+    @strawberry.field
+    async def clinic(self, info: Info) -> MedicalOrganization:
+        return MedicalOrganization.from_model(
+            await info.context.loaders.clinic.load(self.clinic_id)
+        )
+
+    @strawberry.field
+    async def appeal(self, info: Info) -> Appeal | None:
+        if self.appeal_id is None:
+            return None
+        return Appeal.from_model(await info.context.loaders.appeal.load(self.appeal_id))
+
+    @strawberry.field(description=f"What the examination looks at (at most {MAX_PAGE_SIZE}).")
+    async def examined(self, info: Info) -> list[ExaminedCase]:
+        rows = await info.context.loaders.examined_of_examination.load(self.id)
+        return [ExaminedCase(case_id=row.case_id, visit_id=row.visit_id) for row in rows]
+
+
+@strawberry.type
+class CountByKey:
+    key: str
+    count: int
+
+
+@strawberry.type
+class ReminderCount:
+    channel: models.Channel
+    status: models.ReminderStatus
+    count: int
+
+
+def _counts(values: dict[Any, int]) -> list[CountByKey]:
+    return [CountByKey(key=str(key), count=count) for key, count in sorted(values.items())]
+
+
+@strawberry.type(description="Figures of a period of local dates, both ends included.")
+class Statistics:
+    period_start: date
+    period_end: date
+    representatives_by_level: list[CountByKey] = strawberry.field(
+        description="Active representatives; with a clinic, those with desk hours there."
+    )
+    active_cases: int = strawberry.field(description="Cases under supervision at the period's end.")
+    patients_under_supervision: int = strawberry.field(description="At the period's end.")
+    cases_opened: int
+    cases_closed: int
+    cases_closed_by_reason: list[CountByKey]
+    visits_planned: int = strawberry.field(
+        description="Visits whose window ends in the period, cancelled ones left out."
+    )
+    visits_attended: int
+    visits_missed: int
+    attendance_rate: float | None = strawberry.field(description="Attended / (attended + missed).")
+    reminders: list[ReminderCount] = strawberry.field(
+        description="Reminders scheduled in the period by channel and status."
+    )
+    delivery_rate: float | None = strawberry.field(
+        description="Delivered / (sent + delivered + failed)."
+    )
+    supervised_patients: int = strawberry.field(description="Under supervision at any time in it.")
+    informed_patients: int = strawberry.field(
+        description="Of those, sent a message or reached by a representative in the period."
+    )
+    informing_coverage: float | None
+    appeals_by_kind: list[CountByKey] = strawberry.field(description="Received in the period.")
+    appeals_received: int
+    complaint_share: float | None
+    appeals_answered: int
+    appeals_answered_on_time: int
+    examinations_ordered: int
+    examinations_completed_by_outcome: list[CountByKey]
+
+    @classmethod
+    def of(cls, figures: Any) -> Self:
+        return cls(
+            period_start=figures.period.start,
+            period_end=figures.period.end,
+            representatives_by_level=_counts(figures.representatives_by_level),
+            active_cases=figures.active_cases,
+            patients_under_supervision=figures.patients_under_supervision,
+            cases_opened=figures.cases_opened,
+            cases_closed=figures.cases_closed,
+            cases_closed_by_reason=_counts(figures.cases_closed_by_reason),
+            visits_planned=figures.visits_due,
+            visits_attended=figures.visits_by_status.get(models.VisitStatus.ATTENDED, 0),
+            visits_missed=figures.visits_by_status.get(models.VisitStatus.MISSED, 0),
+            attendance_rate=figures.attendance_rate,
+            reminders=[
+                ReminderCount(channel=channel, status=status, count=count)
+                for (channel, status), count in sorted(figures.reminders.items())
+            ],
+            delivery_rate=figures.delivery_rate,
+            supervised_patients=figures.supervised_patients,
+            informed_patients=figures.informed_patients,
+            informing_coverage=figures.informing_coverage,
+            appeals_by_kind=_counts(figures.appeals_received_by_kind),
+            appeals_received=figures.appeals_received,
+            complaint_share=figures.complaint_share,
+            appeals_answered=figures.appeals_answered,
+            appeals_answered_on_time=figures.appeals_answered_on_time,
+            examinations_ordered=figures.examinations_ordered,
+            examinations_completed_by_outcome=_counts(figures.examinations_completed_by_outcome),
+        )

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.models import (
+    Appeal,
+    AppealChannel,
+    AppealKind,
+    AppealStatus,
+    AppealSubject,
     Channel,
     Insurer,
     MedicalOrganization,
@@ -130,3 +135,27 @@ class Region:
         )
         await save(self.session, reminder)
         return reminder
+
+    async def appeal(self, insurer: Insurer, answer_due: date, **fields: Any) -> Appeal:
+        """An appeal registered 30 days before `answer_due` (dates as the service computes them)."""
+        registered = answer_due - timedelta(days=30)
+        values: dict[str, Any] = {
+            "insurer_id": insurer.id,
+            "received_at": datetime(
+                registered.year, registered.month, registered.day, 9, tzinfo=UTC
+            ),
+            "registered_at": datetime(
+                registered.year, registered.month, registered.day, 10, tzinfo=UTC
+            ),
+            "channel": AppealChannel.LETTER,
+            "kind": AppealKind.STATEMENT,
+            "subject": AppealSubject.ACCESS_TO_CARE,
+            "text": "Прошу разъяснить порядок записи к врачу.",
+            "registration_due": registered + timedelta(days=3),
+            "answer_due": answer_due,
+            "status": AppealStatus.REGISTERED,
+        }
+        values.update(fields)
+        appeal = Appeal(**values)
+        await save(self.session, appeal)
+        return appeal

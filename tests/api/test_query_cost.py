@@ -8,11 +8,15 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from cases.models import (
+    AppealKind,
     Channel,
     ContactAttempt,
     ContactMethod,
     ContactOutcome,
+    ExaminationKind,
+    ExaminationReason,
     NotificationConsent,
+    QualityExamination,
     Reminder,
     ReminderKind,
     WorkItem,
@@ -58,6 +62,23 @@ query($id: ID!, $first: Int) {
     lastContactAttempt { outcome }
     lastReminder { status }
     cases(first: $first) { totalCount edges { node { icd10 clinic { name } visits(first: $first) { edges { node { status } } } } } }
+  }
+}
+"""
+
+APPEALS = """
+query($first: Int) {
+  appeals(first: $first) {
+    totalCount
+    edges { node {
+      id kind answerDue
+      insurer { name }
+      patient { lastName }
+      clinic { name }
+      case { icd10 representative { lastName } }
+      representative { lastName }
+      examinations(first: 2) { edges { node { id outcome clinic { name } } } }
+    } }
   }
 }
 """
@@ -195,3 +216,53 @@ async def test_sibling_root_fields_with_nested_loaders_share_one_session(
         edge["node"]["patient"]["lastReminder"]["status"] == "PENDING"
         for edge in data["worklist"]["edges"]
     )
+
+
+async def appeal_load(db: RolledBackDatabase, size: int) -> None:
+    """`size` complaints, each with a patient, a case, an assignee and an examination."""
+    async with db.session() as session:
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        for n in range(size):
+            patient = await region.patient(insurer)
+            case = await region.case(patient, clinic, representative)
+            appeal = await region.appeal(
+                insurer,
+                date(2026, 12, 1) + timedelta(days=n),
+                kind=AppealKind.COMPLAINT,
+                patient_id=patient.id,
+                clinic_id=clinic.id,
+                case_id=case.id,
+                representative_id=representative.id,
+            )
+            await save(
+                session,
+                QualityExamination(
+                    insurer_id=insurer.id,
+                    kind=ExaminationKind.TARGETED,
+                    reason=ExaminationReason.COMPLAINT,
+                    clinic_id=clinic.id,
+                    appeal_id=appeal.id,
+                    period_start=date(2026, 1, 1),
+                    period_end=date(2026, 6, 30),
+                    expert_name="Эксперт",
+                    due_on=date(2027, 1, 1),
+                    ordered_by="test",
+                ),
+            )
+        await session.commit()
+
+
+async def test_appeals_statement_count_is_fixed(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # given
+    await appeal_load(db, 12)
+
+    # when
+    small = await statements_of(graphql, db, APPEALS, first=2)
+    large = await statements_of(graphql, db, APPEALS, first=12)
+
+    # then: the page, its count, insurer, patient, clinic, case, representative, examinations
+    # (the case's representative and the examinations' clinic come from the loaders' cache)
+    assert small == large == 8

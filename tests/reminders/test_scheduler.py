@@ -63,3 +63,15 @@ async def test_concurrent_schedulers_enqueue_once(database: Database) -> None:
     # then
     assert sent == [job]
     assert sorted(len(result) for result in results) == [0, 0, 1]
+
+
+def test_default_jobs_dispatch_reminders_and_scan_visits_and_appeals() -> None:
+    from reminders.scheduler import default_jobs
+
+    jobs = {job.name: job.every for job in default_jobs()}
+
+    assert jobs == {
+        "visits.flag_missed": timedelta(hours=1),
+        "reminders.dispatch_due": timedelta(minutes=1),
+        "appeals.scan_deadlines": timedelta(hours=1),
+    }
