@@ -122,7 +122,7 @@ def test_the_embedded_serve_runs_the_whole_reminder_pipeline(tmp_path: Path) -> 
     server, _ = start_serve(tmp_path, port)
     try:
         status = None
-        for _ in range(150):
+        for _ in range(300):
             answer = httpx.post(
                 f"{base}/graphql",
                 json={"query": "{ reminders { edges { node { status providerMessageId } } } }"},
