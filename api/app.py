@@ -18,8 +18,15 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from api.auth import authenticate
-from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
+from api.auth import Authenticator
+from api.middleware import (
+    AuthenticationMiddleware,
+    BodySizeLimitMiddleware,
+    DatabaseSessionMiddleware,
+    RequestIdMiddleware,
+)
+from api.rate_limit import RateLimiter
+from cases.actor import Actor
 from core.broker import broker_problem
 from core.db import RequestTransaction
 from core.rules import case_rules
@@ -35,7 +42,8 @@ class GraphQLRoute(GraphQL[Context, None]):
             request=request,
             response=response,
             transaction=transaction,
-            actor=authenticate(request, transaction.request_id),
+            # The middleware sets it for every request but those of public paths.
+            actor=getattr(request.state, "actor", None) or Actor.anonymous(),
             rules=request.app.state.rules,
         )
 
@@ -83,7 +91,7 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     graphql = GraphQLRoute(
-        build_schema(production=settings.is_production),
+        build_schema(production=settings.is_production, max_cost=settings.max_query_cost),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )
@@ -96,7 +104,14 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         ),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
         Middleware(DatabaseSessionMiddleware, session_factory=session_factory),
+        Middleware(
+            AuthenticationMiddleware,
+            authenticator=Authenticator(settings),
+            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            graphiql_path=None if settings.is_production else "/graphql",
+        ),
     ]
     application = Starlette(
         routes=[

@@ -32,7 +32,15 @@ def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    printed: list[str] = []
     try:
+        assert server.stdout is not None
+        # The server prints its development token before it listens.
+        for line in server.stdout:
+            printed.append(line)
+            if '"Authorization": "Bearer ' in line:
+                break
+        token = printed[-1].split("Bearer ")[1].split('"')[0]
         for _ in range(100):
             try:
                 if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -54,20 +62,25 @@ def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
         )
         graphiql = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=5)
         ready = httpx.get(f"{base}/readyz", timeout=5)
+        query = {"query": "{ insurers { totalCount } supervisionCases(first: 1) { totalCount } }"}
+        anonymous = httpx.post(f"{base}/graphql", json=query, timeout=10)
         answer = httpx.post(
             f"{base}/graphql",
-            json={"query": "{ insurers { totalCount } supervisionCases(first: 1) { totalCount } }"},
+            json=query,
+            headers={"Authorization": f"Bearer {token}"},
             timeout=10,
         )
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=20)
+        rest, _ = server.communicate(timeout=20)
+        output = "".join(printed) + rest
 
     # then
     assert seeded.returncode == 0, seeded.stderr
     assert (tmp_path / "dispensary.sqlite3").exists()
     assert "graphiql" in graphiql.text.lower()
     assert ready.json() == {"status": "ready"}
+    assert anonymous.status_code == 401
     assert answer.json()["data"]["insurers"]["totalCount"] == 2
     assert answer.json()["data"]["supervisionCases"]["totalCount"] > 0
     assert f"GraphiQL: open http://127.0.0.1:{port}/graphql" in output
