@@ -18,10 +18,17 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
-from api.auth import authenticate
-from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
+from api.auth import Authenticator
+from api.middleware import (
+    AuthenticationMiddleware,
+    BodySizeLimitMiddleware,
+    DatabaseSessionMiddleware,
+    RequestIdMiddleware,
+)
+from api.rate_limit import RateLimiter
 from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
-from api.webhooks import postal_batch, sms_webhook
+from api.webhooks import postal_batch, route_refusal, sms_webhook
+from cases.actor import Actor
 from cases.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
@@ -41,7 +48,8 @@ class GraphQLRoute(GraphQL[Context, None]):
             request=request,
             response=response,
             transaction=transaction,
-            actor=authenticate(request, transaction.request_id),
+            # The middleware sets it for every request but those of public paths.
+            actor=getattr(request.state, "actor", None) or Actor.anonymous(),
             rules=request.app.state.rules,
         )
 
@@ -92,7 +100,9 @@ def create_app(
     async def monthly_report_file(request: Request) -> Response:
         """GET /reports/monthly?period=2026-10&format=csv|xlsx: the report as a download."""
         transaction: RequestTransaction = request.state.transaction
-        authenticate(request, transaction.request_id)
+        refused = route_refusal(request, "Query.statistics")
+        if refused is not None:
+            return refused
         month = request.query_params.get("period", "")
         try:
             format = ReportFormat(request.query_params.get("format", "csv"))
@@ -115,7 +125,7 @@ def create_app(
         )
 
     graphql = GraphQLRoute(
-        build_schema(production=settings.is_production),
+        build_schema(production=settings.is_production, max_cost=settings.max_query_cost),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )
@@ -128,7 +138,14 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
             expose_headers=["X-Request-ID"],
         ),
+        Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
         Middleware(DatabaseSessionMiddleware, session_factory=session_factory),
+        Middleware(
+            AuthenticationMiddleware,
+            authenticator=Authenticator(settings),
+            limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
+            graphiql_path=None if settings.is_production else "/graphql",
+        ),
     ]
     routes: list[Route | Mount] = [
         Route("/healthz", healthz),

@@ -1,15 +1,182 @@
-"""Who is calling. Until token and API-key authentication land, only development mode admits callers."""
+"""Who is calling: a Bearer JWT (JWKS or the development HS256 secret) or a clinic's API key.
+
+The result is an `Actor`; the request middleware binds its data scope to the request's
+session before any resolver runs, so nothing downstream can read outside it.
+"""
 
 from __future__ import annotations
 
-from cross_web import HTTPException
-from starlette.requests import Request
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from cases.actor import Actor, Role
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.actor import Actor, ClinicScope, Role
+from cases.api_keys import ApiClientService
+from cases.repository import RepresentativeRepository
+from cases.scope import DataScope, bind_scope
+from core.settings import Settings
+
+ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]
+# Role names accepted in a token's `role`/`roles` claim or Keycloak's `realm_access.roles`.
+ADMIN_ROLE = "admin"
+FUND_ROLE = "territorial_fund"
 
 
-def authenticate(request: Request, request_id: str) -> Actor:
-    settings = request.app.state.settings
-    if settings.is_production:
-        raise HTTPException(401, "authentication is not configured on this server")
-    return Actor(role=Role.ADMIN, label="development", request_id=request_id)
+class AuthenticationFailed(Exception):
+    """The request carries no usable credentials; `reason` is safe to show to the caller."""
+
+    def __init__(self, reason: str, *, status: int = 401, error: str = "invalid_token") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.error = error
+
+
+def mint_development_token(
+    secret: str,
+    *,
+    subject: str,
+    roles: list[str],
+    lifetime: timedelta = timedelta(hours=12),
+    issuer: str | None = None,
+    audience: str | None = None,
+) -> str:
+    """An HS256 token for development and tests (production verifies by JWKS only)."""
+    now = datetime.now(UTC)
+    claims: dict[str, Any] = {"sub": subject, "roles": roles, "iat": now, "exp": now + lifetime}
+    if issuer:
+        claims["iss"] = issuer
+    if audience:
+        claims["aud"] = audience
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _roles(claims: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for value in (claims.get("role"), claims.get("roles")):
+        if isinstance(value, str):
+            found.add(value)
+        elif isinstance(value, list):
+            found.update(item for item in value if isinstance(item, str))
+    realm = claims.get("realm_access")
+    if isinstance(realm, dict) and isinstance(realm.get("roles"), list):
+        found.update(item for item in realm["roles"] if isinstance(item, str))
+    return found
+
+
+_TOKEN_ERRORS: list[tuple[type[Exception], str]] = [
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet"),
+    (jwt.InvalidAudienceError, "token audience is not this API"),
+    (jwt.InvalidIssuerError, "token issuer is not trusted"),
+    (jwt.MissingRequiredClaimError, "token lacks a required claim"),
+    (jwt.InvalidSignatureError, "token signature is invalid"),
+    (jwt.InvalidAlgorithmError, "token algorithm is not accepted"),
+]
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            if settings.jwt_jwks_url
+            else None
+        )
+
+    async def actor(self, authorization: str | None, session: AsyncSession) -> Actor:
+        if not authorization:
+            raise AuthenticationFailed("credentials required", error="invalid_request")
+        scheme, _, credentials = authorization.strip().partition(" ")
+        credentials = credentials.strip()
+        if not credentials:
+            raise AuthenticationFailed("credentials required", error="invalid_request")
+        # Identity lookups run before the caller's scope exists, so they are unrestricted.
+        bind_scope(session, DataScope(unrestricted=True, read_only=True))
+        if scheme.lower() == "bearer":
+            return await self._from_token(credentials, session)
+        if scheme.lower() == "apikey":
+            return await self._from_api_key(credentials, session)
+        raise AuthenticationFailed("use the Bearer or ApiKey scheme", error="invalid_request")
+
+    async def _claims(self, token: str) -> dict[str, Any]:
+        settings = self.settings
+        try:
+            algorithm = jwt.get_unverified_header(token).get("alg")
+            if algorithm == "HS256":
+                if not settings.jwt_hs256_secret:
+                    raise AuthenticationFailed("token algorithm is not accepted")
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    settings.jwt_hs256_secret,
+                    algorithms=["HS256"],
+                    audience=settings.jwt_audience,
+                    issuer=settings.jwt_issuer,
+                    options={
+                        "require": ["exp", "sub"],
+                        "verify_aud": settings.jwt_audience is not None,
+                    },
+                )
+                return claims
+            if algorithm not in ASYMMETRIC_ALGORITHMS or self.jwks is None:
+                raise AuthenticationFailed("token algorithm is not accepted")
+            # PyJWKClient fetches over blocking HTTP (and caches): keep it off the event loop.
+            key = await asyncio.to_thread(self.jwks.get_signing_key_from_jwt, token)
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=ASYMMETRIC_ALGORITHMS,
+                audience=settings.jwt_audience,
+                issuer=settings.jwt_issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+            return claims
+        except jwt.PyJWKClientConnectionError:
+            raise AuthenticationFailed(
+                "cannot fetch the identity provider's keys; try again later",
+                status=503,
+                error="temporarily_unavailable",
+            ) from None
+        except jwt.PyJWKClientError:
+            raise AuthenticationFailed("token signing key is unknown") from None
+        except jwt.PyJWTError as error:
+            for kind, reason in _TOKEN_ERRORS:
+                if isinstance(error, kind):
+                    raise AuthenticationFailed(reason) from None
+            raise AuthenticationFailed("token is malformed") from None
+
+    async def _from_token(self, token: str, session: AsyncSession) -> Actor:
+        claims = await self._claims(token)
+        subject = str(claims["sub"])[:200]
+        roles = _roles(claims)
+        if ADMIN_ROLE in roles:
+            return Actor(role=Role.ADMIN, label=f"admin:{subject}"[:100])
+        if FUND_ROLE in roles:
+            return Actor(role=Role.TERRITORIAL_FUND, label=f"territorial_fund:{subject}"[:100])
+        representative = await RepresentativeRepository.from_session(session).by_subject(subject)
+        if representative is None or not representative.active:
+            raise AuthenticationFailed("no active representative is linked to this account")
+        role = Role.SUPERVISOR if representative.is_supervisor else Role.REPRESENTATIVE
+        return Actor(
+            role=role,
+            label=f"{role.value}:{representative.id}",
+            representative_id=representative.id,
+            level=representative.level,
+            insurer_id=representative.insurer_id,
+        )
+
+    async def _from_api_key(self, key: str, session: AsyncSession) -> Actor:
+        client = await ApiClientService(session, self.settings.api_key_secret).authenticate(key)
+        if client is None:
+            raise AuthenticationFailed("API key is not valid")
+        if not client.active:
+            raise AuthenticationFailed("API key was revoked")
+        return Actor(
+            role=Role.CLINIC_SYSTEM,
+            label=f"api_client:{client.id}",
+            clinic_id=client.clinic_id,
+            scopes=frozenset(ClinicScope(scope) for scope in client.scopes),
+        )

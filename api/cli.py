@@ -111,6 +111,9 @@ def serve(
         migrate_database(settings)
     else:
         require_database(settings)
+    token = None
+    if not settings.is_production:
+        settings, token = with_development_token(settings)
     in_process = background if background is not None else settings.broker_url.startswith("memory")
     where = f"http://{host}:{port}"
     sms_gateway = None
@@ -127,11 +130,31 @@ def serve(
         typer.echo(f"SMS: the local gateway at {where}{DEV_SMS_GATEWAY_PATH}/messages")
     application = build_application(settings, in_process=in_process, sms_gateway=sms_gateway)
     typer.echo(f"Dispensary API on {where}/graphql")
-    if not settings.is_production:
+    if token is not None:
         typer.echo(f"GraphiQL: open {where}/graphql in a browser")
+        typer.echo("development token (administrator, 12 hours); in GraphiQL's Headers tab put")
+        typer.echo(f'  {{"Authorization": "Bearer {token}"}}')
     if in_process:
         typer.echo("worker and scheduler: running in this process")
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
+
+
+def with_development_token(settings: Settings) -> tuple[Settings, str]:
+    """Settings that accept HS256 tokens (a fresh secret unless one is set) and an admin token."""
+    import secrets
+
+    from api.auth import mint_development_token
+
+    secret = settings.jwt_hs256_secret or secrets.token_urlsafe(32)
+    settings = settings.model_copy(update={"jwt_hs256_secret": secret})
+    token = mint_development_token(
+        secret,
+        subject="development-admin",
+        roles=["admin"],
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+    return settings, token
 
 
 def build_application(
@@ -264,6 +287,90 @@ def report(
     else:
         output.write_bytes(content)
         typer.echo(f"report for {period} written to {output}")
+
+
+api_key = typer.Typer(help="API keys of clinic systems.", no_args_is_help=True)
+app.add_typer(api_key, name="api-key")
+
+CLI_ACTOR_LABEL = "cli"
+
+
+def run_in_session(work: Callable[[Any], Any]) -> Any:
+    """Run `work(session)` in one committed transaction; a domain error is one red line."""
+    from cases.errors import DomainError
+    from core.db import create_engine, create_session_factory
+
+    settings = load_settings()
+    require_database(settings)
+
+    async def run() -> Any:
+        engine = create_engine(settings)
+        try:
+            async with create_session_factory(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as error:
+        fail(f"{error.field}: {error.message}" if error.field else error.message)
+
+
+def _cli_actor() -> Any:
+    from cases.actor import Actor, Role
+
+    return Actor(role=Role.ADMIN, label=CLI_ACTOR_LABEL)
+
+
+@api_key.command("create")
+def api_key_create(
+    clinic: Annotated[str, typer.Option(help="The clinic's id or registry code.")],
+    scope: Annotated[
+        list[str],
+        typer.Option(help="patients:read, cases:write or visits:write; repeat for several."),
+    ],
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. the clinic's MIS.")] = "",
+) -> None:
+    """Issue a key for a clinic system; the key is shown once and stored only as a hash."""
+    from cases.api_keys import ApiClientService
+
+    secret = load_settings().api_key_secret
+    issued = run_in_session(
+        lambda session: ApiClientService(session, secret).issue(_cli_actor(), clinic, name, scope)
+    )
+    typer.echo(f"key prefix: {issued.client.key_prefix}")
+    typer.echo(f"scopes: {' '.join(issued.client.scopes)}")
+    typer.echo(f"key (shown once, store it now): {issued.key}")
+
+
+@api_key.command("list")
+def api_key_list(
+    clinic: Annotated[str | None, typer.Option(help="Only this clinic's keys.")] = None,
+) -> None:
+    """Keys by prefix, with clinic, scopes and state (never the key itself)."""
+    from cases.api_keys import ApiClientService
+
+    secret = load_settings().api_key_secret
+    clients = run_in_session(lambda session: ApiClientService(session, secret).listing(clinic))
+    for client in clients:
+        state = "active" if client.active else f"revoked {client.revoked_at:%Y-%m-%d}"
+        typer.echo(
+            f"{client.key_prefix}\tclinic {client.clinic_id}\t{' '.join(client.scopes)}\t"
+            f"{state}\t{client.name}"
+        )
+
+
+@api_key.command("revoke")
+def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
+    """Revoke a key at once; requests with it get 401 from then on."""
+    from cases.api_keys import ApiClientService
+
+    secret = load_settings().api_key_secret
+    run_in_session(lambda session: ApiClientService(session, secret).revoke(_cli_actor(), prefix))
+    typer.echo(f"revoked {prefix}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,16 +1,22 @@
-"""ASGI middleware: a request id on every request and log line, and one database session per request."""
+"""ASGI middleware: a request id on every request and log line, a body size limit, one database
+session per request, and the caller's identity, data scope and rate limit."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
+from dataclasses import replace
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.auth import AuthenticationFailed, Authenticator
+from api.rate_limit import RateLimiter
 from cases.repository import session_lock
+from cases.scope import NOTHING, DataScope, bind_scope
 from core.db import RequestTransaction
 
 log = structlog.get_logger("dispensary.request")
@@ -89,6 +95,8 @@ class DatabaseSessionMiddleware:
             held.append(message)
 
         session = self.session_factory()
+        # Fail closed: the session sees nothing until the caller is known.
+        bind_scope(session, NOTHING)
         transaction = RequestTransaction(session=session, request_id=request_id)
         state["transaction"] = transaction
         try:
@@ -118,25 +126,148 @@ class DatabaseSessionMiddleware:
 
 
 def _internal_error(request_id: str) -> list[Message]:
+    return error_response(
+        500,
+        "Unexpected error; quote the request id when reporting it.",
+        {"code": "INTERNAL", "requestId": request_id},
+    )
+
+
+def error_response(
+    status: int,
+    message: str,
+    extensions: dict[str, object],
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> list[Message]:
+    """A GraphQL-shaped JSON error answered before (or instead of) the GraphQL layer."""
     body = json.dumps(
-        {
-            "data": None,
-            "errors": [
-                {
-                    "message": "Unexpected error; quote the request id when reporting it.",
-                    "extensions": {"code": "INTERNAL", "requestId": request_id},
-                }
-            ],
-        }
+        {"data": None, "errors": [{"message": message, "extensions": extensions}]}
     ).encode()
     return [
         {
             "type": "http.response.start",
-            "status": 500,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         },
         {"type": "http.response.body", "body": body},
     ]
+
+
+async def _answer(send: Send, messages: list[Message]) -> None:
+    for message in messages:
+        await send(message)
+
+
+class BodySizeLimitMiddleware:
+    """Refuses a request body above `max_bytes` (413) before anything parses it."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error_response(
+            413,
+            f"request body exceeds {self.max_bytes} bytes",
+            {"code": "PAYLOAD_TOO_LARGE"},
+        )
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _answer(send, too_large)
+            return
+        # Read the (small) body up to the limit, then replay it to the application.
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await _answer(send, too_large)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+class AuthenticationMiddleware:
+    """Resolves the caller, binds their data scope to the request's session, applies the rate limit.
+
+    Without credentials only the probes and, in development, GraphiQL's page are served.
+    """
+
+    PUBLIC_PATHS = frozenset({"/healthz", "/readyz"})
+    # Providers' callbacks authenticate by signature; the local SMS gateway is development only.
+    PUBLIC_PREFIXES = ("/webhooks/sms/", "/dev/sms-gateway/")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        limiter: RateLimiter,
+        graphiql_path: str | None,
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.graphiql_path = graphiql_path
+
+    def is_public(self, scope: Scope) -> bool:
+        return (
+            scope["path"] in self.PUBLIC_PATHS
+            or scope["path"].startswith(self.PUBLIC_PREFIXES)
+            or (scope["method"] == "GET" and scope["path"] == self.graphiql_path)
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.is_public(scope):
+            await self.app(scope, receive, send)
+            return
+        transaction: RequestTransaction = scope["state"]["transaction"]
+        try:
+            actor = await self.authenticator.actor(
+                Headers(scope=scope).get("authorization"), transaction.session
+            )
+        except AuthenticationFailed as failure:
+            bind_scope(transaction.session, NOTHING)
+            challenge = f'Bearer realm="dispensary", error="{failure.error}", error_description="{failure.reason}"'
+            await _answer(
+                send,
+                error_response(
+                    failure.status,
+                    failure.reason,
+                    {"code": "UNAUTHENTICATED" if failure.status == 401 else "UNAVAILABLE"},
+                    [(b"www-authenticate", challenge.encode())],
+                ),
+            )
+            return
+        actor = replace(actor, request_id=transaction.request_id)
+        bind_scope(transaction.session, DataScope.of(actor))
+        wait = self.limiter.retry_after(actor.label)
+        if wait is not None:
+            await _answer(
+                send,
+                error_response(
+                    429,
+                    f"too many requests; retry in {wait} s",
+                    {"code": "RATE_LIMITED", "retryAfter": wait},
+                    [(b"retry-after", str(wait).encode())],
+                ),
+            )
+            return
+        scope["state"]["actor"] = actor
+        with structlog.contextvars.bound_contextvars(actor=actor.label):
+            await self.app(scope, receive, send)

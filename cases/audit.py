@@ -1,4 +1,5 @@
-"""The audit trail: one AuditEvent per change, written in the transaction of the change."""
+"""The audit trail: one AuditEvent per change and per read of a patient's card, written in the
+transaction of the change; rows are never updated (see `cases.scope`)."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ class AuditLog:
         entity: SQLModel,
         changes: dict[str, Any] | None = None,
     ) -> AuditEvent:
+        patient_id, insurer_id = await self.repository.owner_of(entity)
         event = AuditEvent(
             actor=actor.label,
             action=action,
@@ -53,6 +55,8 @@ class AuditLog:
             entity_id=entity.id,  # type: ignore[attr-defined]
             changes=changes or {},
             request_id=actor.request_id,
+            patient_id=patient_id,
+            insurer_id=insurer_id if insurer_id is not None else actor.insurer_id,
         )
         await self.repository.add(event)
         return event

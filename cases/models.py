@@ -704,7 +704,11 @@ class AuditEvent(SQLModel, table=True):
     """Who did what to which record, with the fields it changed; never updated."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "occurred_at"),)
+    __table_args__ = (
+        sa.Index("ix_audit_event_entity", "entity_type", "entity_id", "occurred_at"),
+        sa.Index("ix_audit_event_insurer_occurred_at", "insurer_id", "occurred_at"),
+        sa.Index("ix_audit_event_patient_occurred_at", "patient_id", "occurred_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ID)
     actor: str = Field(max_length=100)
@@ -714,6 +718,10 @@ class AuditEvent(SQLModel, table=True):
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     request_id: str | None = Field(default=None, max_length=64)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+    # The patient the event concerns and that patient's insurer (or the acting representative's):
+    # whose supervisor may read it. No foreign keys: the trail outlives what it describes.
+    patient_id: int | None = Field(default=None, sa_type=ID)
+    insurer_id: int | None = Field(default=None, sa_type=ID)
 
 
 class ApiClient(SQLModel, table=True):

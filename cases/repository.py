@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col
 
 from cases.models import (
+    ApiClient,
     Appeal,
     AppealKind,
     AppealStatus,
@@ -49,6 +50,9 @@ from cases.models import (
     utcnow,
 )
 from cases.pagination import Page, PageRequest, SortKey, build_page, page_statement
+from cases.scope import install_scoping
+
+install_scoping()
 
 M = TypeVar("M", bound=SQLModel)
 CountRows = Callable[[], Awaitable[int]]
@@ -64,6 +68,14 @@ def session_lock(session: AsyncSession) -> asyncio.Lock:
     if lock is None:
         lock = session.info["lock"] = asyncio.Lock()
     return lock
+
+
+def where_equal(statement: sa.Select[Any], equal: dict[Any, Any]) -> sa.Select[Any]:
+    """`statement` narrowed by `column == value` for each value that is given (not None)."""
+    for column, value in equal.items():
+        if value is not None:
+            statement = statement.where(column == value)
+    return statement
 
 
 class Repository(Generic[M]):
@@ -184,8 +196,58 @@ class InsurerRepository(Repository[Insurer]):
         return [SortKey(col(Insurer.name)), SortKey(col(Insurer.id))]
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    patient_id: int | None = None
+    entity_type: str | None = None
+    entity_id: int | None = None
+    action: str | None = None
+    actor: str | None = None
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
 class AuditRepository(Repository[AuditEvent]):
     model = AuditEvent
+
+    async def owner_of(self, entity: SQLModel) -> tuple[int | None, int | None]:
+        """The patient an entity belongs to and that patient's insurer (from the identity map
+        when the change loaded them, as it usually has)."""
+        if isinstance(entity, Insurer):
+            return None, entity.id
+        patient_id = getattr(entity, "patient_id", None)
+        if isinstance(entity, Patient):
+            patient_id = entity.id
+        elif isinstance(entity, Visit):
+            async with session_lock(self.session):
+                case = await self.session.get(SupervisionCase, entity.case_id)
+            patient_id = case.patient_id if case else None
+        if patient_id is None:
+            return None, None
+        async with session_lock(self.session):
+            patient = await self.session.get(Patient, patient_id)
+        return patient_id, patient.insurer_id if patient else None
+
+    def listing(self, filter: AuditFilter) -> sa.Select[Any]:
+        statement = where_equal(
+            sa.select(AuditEvent),
+            {
+                col(AuditEvent.patient_id): filter.patient_id,
+                col(AuditEvent.entity_type): filter.entity_type,
+                col(AuditEvent.entity_id): filter.entity_id,
+                col(AuditEvent.action): filter.action,
+                col(AuditEvent.actor): filter.actor,
+            },
+        )
+        if filter.occurred_after is not None:
+            statement = statement.where(col(AuditEvent.occurred_at) > filter.occurred_after)
+        if filter.occurred_before is not None:
+            statement = statement.where(col(AuditEvent.occurred_at) < filter.occurred_before)
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(AuditEvent.occurred_at), True), SortKey(col(AuditEvent.id), True)]
 
     async def for_entity(self, entity_type: str, entity_id: int) -> Sequence[AuditEvent]:
         return await self.scalars(
@@ -447,16 +509,15 @@ class SupervisionCaseRepository(Repository[SupervisionCase]):
         return owner
 
     def listing(self, filter: CaseFilter) -> sa.Select[Any]:
-        statement = sa.select(SupervisionCase)
-        equal = {
-            col(SupervisionCase.patient_id): filter.patient_id,
-            col(SupervisionCase.status): filter.status,
-            col(SupervisionCase.clinic_id): filter.clinic_id,
-            col(SupervisionCase.representative_id): filter.representative_id,
-        }
-        for column, value in equal.items():
-            if value is not None:
-                statement = statement.where(column == value)
+        statement = where_equal(
+            sa.select(SupervisionCase),
+            {
+                col(SupervisionCase.patient_id): filter.patient_id,
+                col(SupervisionCase.status): filter.status,
+                col(SupervisionCase.clinic_id): filter.clinic_id,
+                col(SupervisionCase.representative_id): filter.representative_id,
+            },
+        )
         if filter.icd10_prefix is not None:
             statement = statement.where(
                 col(SupervisionCase.icd10).startswith(filter.icd10_prefix, autoescape=True)
@@ -916,6 +977,29 @@ class ConsentRepository(Repository[NotificationConsent]):
 
 class ClinicRepository(Repository[MedicalOrganization]):
     model = MedicalOrganization
+
+    async def by_code(self, code: str) -> MedicalOrganization | None:
+        found: MedicalOrganization | None = await self.scalar(
+            sa.select(MedicalOrganization).where(col(MedicalOrganization.code) == code)
+        )
+        return found
+
+
+class ApiClientRepository(Repository[ApiClient]):
+    model = ApiClient
+
+    async def by_prefix(self, prefix: str) -> ApiClient | None:
+        found: ApiClient | None = await self.scalar(
+            sa.select(ApiClient).where(col(ApiClient.key_prefix) == prefix)
+        )
+        return found
+
+    async def listing(self, clinic_id: int | None = None) -> Sequence[ApiClient]:
+        statement = sa.select(ApiClient).order_by(col(ApiClient.id))
+        if clinic_id is not None:
+            statement = statement.where(col(ApiClient.clinic_id) == clinic_id)
+        clients: Sequence[ApiClient] = await self.scalars(statement)
+        return clients
 
 
 class RepresentativeRepository(Repository[Representative]):

@@ -15,6 +15,7 @@ from cases.actor import Actor, Role
 from cases.audit import AuditLog, changes_between, snapshot
 from cases.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from cases.models import (
+    AuditEvent,
     CaseSource,
     CaseStatus,
     Channel,
@@ -56,6 +57,8 @@ from cases.policy import (
     resolve_visits_per_year,
 )
 from cases.repository import (
+    AuditFilter,
+    AuditRepository,
     CaseFilter,
     CaseOrder,
     ClinicRepository,
@@ -131,6 +134,18 @@ class InsurerService:
 
     async def page(self, request: PageRequest) -> tuple[Page[Insurer], CountRows]:
         return await self.insurers.page(self.insurers.listing(), self.insurers.ordering(), request)
+
+
+class AuditService:
+    """The audit trail as supervisors and the territorial fund read it (scoped like all data)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.events = AuditRepository.from_session(session)
+
+    async def page(
+        self, filter: AuditFilter, request: PageRequest
+    ) -> tuple[Page[AuditEvent], CountRows]:
+        return await self.events.page(self.events.listing(filter), self.events.ordering(), request)
 
 
 class MissedVisitScan:
@@ -308,6 +323,11 @@ class PatientService:
 
     async def by_enp(self, enp: str) -> Patient | None:
         return await self.patients.by_enp(_validated(lambda: normalize_enp(enp)))
+
+    async def read_card(self, actor: Actor, patient: Patient) -> Patient:
+        """Record that the caller opened this patient's card (152-ФЗ: every read is traceable)."""
+        await self.audit.record(actor, "patient.read", patient)
+        return patient
 
     @staticmethod
     def understand_search(text: str) -> PatientSearch:

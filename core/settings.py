@@ -19,6 +19,7 @@ DATABASE_SCHEMES = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 BROKER_SCHEMES = ("memory", "redis", "rediss", "amqp", "amqps")
+DEVELOPMENT_API_KEY_SECRET = "development-only-api-key-secret"
 
 
 class Environment(enum.StrEnum):
@@ -64,6 +65,18 @@ class Settings(BaseSettings):
     delivery_min_backoff_seconds: float = Field(default=30.0, gt=0)
     delivery_max_backoff_seconds: float = Field(default=1800.0, gt=0)
     delivery_max_age_hours: float = Field(default=24.0, gt=0)
+    # Bearer tokens: verified against the identity provider's JWKS (RS256/ES256) ...
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    # ... or, for development, against a shared HS256 secret.
+    jwt_hs256_secret: str | None = Field(default=None, min_length=32)
+    # Keys API keys are hashed with (HMAC-SHA-256); changing it invalidates every key.
+    api_key_secret: str = Field(default=DEVELOPMENT_API_KEY_SECRET, min_length=16)
+    max_query_cost: int = Field(default=10_000, ge=100)
+    max_request_bytes: int = Field(default=256 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(default=600, ge=1)
+    rate_limit_burst: int = Field(default=100, ge=1)
 
     @field_validator("database_url")
     @classmethod
@@ -100,6 +113,16 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _token_verification(self) -> Settings:
+        if self.jwt_jwks_url and not (self.jwt_issuer and self.jwt_audience):
+            raise ValueError("jwt_jwks_url needs jwt_issuer and jwt_audience to check tokens")
+        if self.is_production and self.jwt_hs256_secret:
+            raise ValueError("jwt_hs256_secret is for development; production verifies by JWKS")
+        if self.is_production and self.api_key_secret == DEVELOPMENT_API_KEY_SECRET:
+            raise ValueError("set api_key_secret in production")
+        return self
 
     @model_validator(mode="after")
     def _ordered_hours(self) -> Settings:

@@ -2,21 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.cost import cost_rule
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
+from schema.permissions import permission_rule
 from schema.queries import Query
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
+MAX_COST = 10_000
+
+
+class RequestGuards(SchemaExtension):
+    """Adds the caller's permission rule and the cost limit to validation: a refused document
+    never reaches a resolver, so it runs no SQL."""
+
+    def __init__(self, max_cost: int) -> None:
+        self.max_cost = max_cost
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        context.validation_rules = (
+            *context.validation_rules,
+            permission_rule(context.context.actor),
+            cost_rule(self.max_cost, context.variables),
+        )
+        yield
 
 
 class DispensarySchema(strawberry.Schema):
@@ -26,13 +53,16 @@ class DispensarySchema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-def build_schema(*, production: bool = False) -> DispensarySchema:
+def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> DispensarySchema:
     extensions: list[Any] = [
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: RequestGuards(max_cost),
         MaskUnexpectedErrors,
     ]
+    if production:
+        extensions.append(DisableIntrospection)
     return DispensarySchema(
         query=Query,
         mutation=Mutation,

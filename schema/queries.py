@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 import strawberry
 from strawberry import relay
 
+from cases.actor import Role
 from cases.appeals import AppealService, QualityExaminationService
 from cases.delivery import PostalBatches, ReminderOperations
 from cases.errors import PermissionDenied, ValidationFailed
@@ -27,6 +28,7 @@ from cases.pagination import PageRequest, build_page
 from cases.repository import (
     AppealFilter,
     AppealOrder,
+    AuditFilter,
     CaseFilter,
     CaseOrder,
     ExaminationFilter,
@@ -38,6 +40,7 @@ from cases.repository import (
     WorkItemFilter,
 )
 from cases.service import (
+    AuditService,
     InsurerService,
     PatientService,
     SupervisionRuleService,
@@ -49,6 +52,7 @@ from schema.ids import optional_row_id, row_id
 from schema.relay import Connection
 from schema.types import (
     Appeal,
+    AuditEvent,
     Info,
     InformingEvent,
     Insurer,
@@ -192,6 +196,17 @@ class QualityExaminationFilterInput:
     case_id: relay.GlobalID | None = None
 
 
+@strawberry.input
+class AuditEventFilterInput:
+    patient_id: relay.GlobalID | None = None
+    entity_type: str | None = strawberry.field(default=None, description="e.g. SupervisionCase.")
+    entity_id: relay.GlobalID | None = None
+    action: str | None = strawberry.field(default=None, description="e.g. patient.read.")
+    actor: str | None = strawberry.field(default=None, description="e.g. representative:12.")
+    occurred_after: datetime | None = None
+    occurred_before: datetime | None = None
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Any object by its global id; null when there is none.")
@@ -220,7 +235,7 @@ class Query:
             found = await info.context.loaders.patient.load(row_id(id, "Patient", "id"))
         else:
             found = await PatientService(info.context.session).by_enp(enp or "")
-        return Patient.from_model(found) if found else None
+        return await Patient.open_card(info, found) if found else None
 
     @strawberry.field(
         description="Patients by name; `search` takes an ЕНП, a СНИЛС, a phone or the start of a name."
@@ -327,7 +342,7 @@ class Query:
             owner = actor.representative_id
         if owner is None:
             raise ValidationFailed("name whose worklist to show", field="filter.representativeId")
-        if actor.representative_id is not None and owner != actor.representative_id:
+        if actor.role is Role.REPRESENTATIVE and owner != actor.representative_id:
             raise PermissionDenied("only a supervisor sees another representative's worklist")
         page, count = await WorkItemService(info.context.session).page(
             WorkItemFilter(owner_id=owner, kinds=tuple(given.kinds or ())),
@@ -354,6 +369,34 @@ class Query:
             return total
 
         return Connection.of(page, SupervisionRule.from_model, count)
+
+    @strawberry.field(
+        description="The audit trail, newest first: changes and reads of patients' cards."
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditEventFilterInput | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[AuditEvent]:
+        given = filter or AuditEventFilterInput()
+        entity_id = given.entity_id
+        if entity_id is not None and not entity_id.node_id.isdigit():
+            raise ValidationFailed("must be a global id", field="filter.entityId")
+        domain_filter = AuditFilter(
+            patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
+            entity_type=entity_id.type_name if entity_id else given.entity_type,
+            entity_id=int(entity_id.node_id) if entity_id else None,
+            action=given.action,
+            actor=given.actor,
+            occurred_after=given.occurred_after,
+            occurred_before=given.occurred_before,
+        )
+        page, count = await AuditService(info.context.session).page(
+            domain_filter, PageRequest.of(first, after)
+        )
+        return Connection.of(page, AuditEvent.from_model, count)
 
     @strawberry.field(
         description="The outbox for operators: reminders latest first, with counts by status; "

@@ -8,10 +8,13 @@ from typing import Any, ClassVar, Self
 
 import strawberry
 from strawberry import relay
+from strawberry.relay import to_base64
+from strawberry.scalars import JSON
 
 from cases import models
 from cases.actor import Role
 from cases.pagination import MAX_PAGE_SIZE, Page, PageRequest, build_page
+from cases.service import PatientService
 from schema.context import Context
 from schema.relay import Connection
 
@@ -87,7 +90,12 @@ class ModelNode(relay.Node):
             ids.append(int(node_id) if node_id.isdigit() else -1)
         loader = getattr(info.context.loaders, cls.loader_name)
         found = await loader.load_many(ids)
+        await cls.on_read(info, [row for row in found if row is not None])
         return [cls.from_model(row) if row is not None else None for row in found]
+
+    @classmethod
+    async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
+        """Called with the rows `node(id)` returns (a patient's card is audited)."""
 
 
 @strawberry.type
@@ -358,6 +366,18 @@ class Patient(ModelNode):
             attached_clinic_id=row.attached_clinic_id,
         )
 
+    @classmethod
+    async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
+        service = PatientService(info.context.session)
+        for row in rows:
+            await service.read_card(info.context.actor, row)
+
+    @classmethod
+    async def open_card(cls, info: Info, row: models.Patient) -> Self:
+        """The patient as one card: the read is recorded in the audit trail."""
+        await cls.on_read(info, [row])
+        return cls.from_model(row)
+
     @strawberry.field
     async def insurer(self, info: Info) -> Insurer:
         return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
@@ -468,7 +488,7 @@ class SupervisionCase(ModelNode):
         if self.representative_id is None:
             return None
         row = await info.context.loaders.representative.load(self.representative_id)
-        return Representative.from_model(row)
+        return Representative.from_model(row) if row else None
 
     @strawberry.field(description="The earliest planned visit.")
     async def next_visit(self, info: Info) -> Visit | None:
@@ -597,9 +617,8 @@ class WorkItem(ModelNode):
     async def owner(self, info: Info) -> Representative | None:
         if self.owner_id is None:
             return None
-        return Representative.from_model(
-            await info.context.loaders.representative.load(self.owner_id)
-        )
+        row = await info.context.loaders.representative.load(self.owner_id)
+        return Representative.from_model(row) if row else None
 
 
 @strawberry.type
@@ -635,6 +654,39 @@ class Me:
             return None
         row = await info.context.loaders.representative.load(self.representative_id)
         return Representative.from_model(row) if row else None
+
+
+@strawberry.type(
+    description="One entry of the audit trail: a change, or a read of a patient's card."
+)
+class AuditEvent:
+    id: strawberry.ID
+    occurred_at: datetime
+    actor: str = strawberry.field(description="e.g. representative:12, api_client:3.")
+    action: str = strawberry.field(description="e.g. patient.read, case.close.")
+    entity_type: str
+    entity_id: strawberry.ID = strawberry.field(description="The global id of the entity.")
+    patient_id: strawberry.ID | None = strawberry.field(
+        description="The global id of the patient concerned."
+    )
+    changes: JSON = strawberry.field(description="{field: {before, after}} of a change.")
+    request_id: str | None
+
+    @classmethod
+    def from_model(cls, row: models.AuditEvent) -> Self:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            occurred_at=row.occurred_at,
+            actor=row.actor,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=strawberry.ID(to_base64(row.entity_type, row.entity_id)),
+            patient_id=strawberry.ID(to_base64("Patient", row.patient_id))
+            if row.patient_id is not None
+            else None,
+            changes=row.changes,  # type: ignore[arg-type]
+            request_id=row.request_id,
+        )
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from api.auth import mint_development_token
 from core.db import create_engine
 from core.migrate import load_reference_data, upgrade
 from core.settings import Settings
@@ -29,6 +30,28 @@ REDIS_URL = os.environ.get("DISPENSARY_TEST_REDIS", "redis://127.0.0.1:6379/15")
 RABBITMQ_URL = os.environ.get("DISPENSARY_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F")
 # Two checkouts testing on one server at once keep apart by giving each its own prefix.
 DATABASE_PREFIX = os.environ.get("DISPENSARY_TEST_DATABASE_PREFIX", "dispensary_test")
+TOKEN_SECRET = "tests-only-hs256-secret-0123456789abcdef"
+
+
+def app_settings(url: str, **overrides: Any) -> Settings:
+    """Settings of the app under test: HS256 test tokens accepted, no rate limit in the way."""
+    values: dict[str, Any] = {
+        "database_url": url,
+        "jwt_hs256_secret": TOKEN_SECRET,
+        "rate_limit_burst": 1_000_000,
+    }
+    return Settings(**{**values, **overrides})
+
+
+def bearer(subject: str, *roles: str) -> dict[str, str]:
+    """The Authorization header of a test identity (roles: admin, territorial_fund, or none
+    for a representative, whose record links `subject`)."""
+    token = mint_development_token(TOKEN_SECRET, subject=subject, roles=list(roles))
+    return {"Authorization": f"Bearer {token}"}
+
+
+ADMIN = bearer("test-admin", "admin")
+FUND = bearer("test-fund", "territorial_fund")
 
 
 def services_required() -> bool:
@@ -67,7 +90,7 @@ class Database:
 
     @property
     def settings(self) -> Settings:
-        return Settings(database_url=self.url)
+        return app_settings(self.url)
 
 
 def _create_postgres_database(name: str) -> str:
@@ -184,12 +207,25 @@ async def client(
 
 
 class GraphQLClient:
-    def __init__(self, http: httpx.AsyncClient, db: RolledBackDatabase) -> None:
+    """Posts documents as one identity (`headers`); `as_` gives a client of another."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, db: RolledBackDatabase, headers: dict[str, str]
+    ) -> None:
         self.http = http
         self.db = db
+        self.headers = headers
+
+    def as_(self, headers: dict[str, str]) -> GraphQLClient:
+        return GraphQLClient(self.http, self.db, headers)
+
+    async def post(self, query: str, **variables: Any) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
+        )
 
     async def __call__(self, query: str, **variables: Any) -> dict[str, Any]:
-        response = await self.http.post("/graphql", json={"query": query, "variables": variables})
+        response = await self.post(query, **variables)
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -203,4 +239,5 @@ class GraphQLClient:
 
 @pytest.fixture
 def graphql(client: httpx.AsyncClient, db: RolledBackDatabase) -> GraphQLClient:
-    return GraphQLClient(client, db)
+    """An administrator's client; `graphql.as_(bearer(...))` acts as someone else."""
+    return GraphQLClient(client, db, ADMIN)

@@ -58,6 +58,7 @@ class Region:
             level=3,
             last_name="Петрова",
             first_name="Анна",
+            subject=f"representative-{n}",
         )
         await save(self.session, representative)
         return insurer, clinic, representative

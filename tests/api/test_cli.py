@@ -56,3 +56,49 @@ def test_migrate_creates_the_sqlite_file(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip().endswith("is up to date")
     assert (tmp_path / "fresh.sqlite3").exists()
+
+
+def test_api_key_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a migrated store with one clinic
+    import asyncio
+
+    from cases.models import MedicalOrganization
+    from core.db import create_engine, create_session_factory
+    from core.migrate import upgrade
+    from core.settings import Settings
+
+    url = f"sqlite:///{tmp_path / 'keys.sqlite3'}"
+    monkeypatch.setenv("DISPENSARY_DATABASE_URL", url)
+    upgrade(Settings().database_url)
+
+    async def add_clinic() -> None:
+        engine = create_engine(Settings())
+        async with create_session_factory(engine)() as session:
+            session.add(MedicalOrganization(code="260001", name="Поликлиника № 1"))
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(add_clinic())
+
+    # when
+    created = runner.invoke(
+        app, ["api-key", "create", "--clinic", "260001", "--scope", "visits:write"]
+    )
+    prefix = created.output.split("key prefix: ")[1].split()[0]
+    listed = runner.invoke(app, ["api-key", "list"])
+    revoked = runner.invoke(app, ["api-key", "revoke", prefix])
+    again = runner.invoke(app, ["api-key", "revoke", prefix])
+    bad_scope = runner.invoke(app, ["api-key", "create", "--clinic", "260001", "--scope", "all"])
+
+    # then
+    assert created.exit_code == 0, created.output
+    key = created.output.split("store it now): ")[1].split()[0]
+    assert key.startswith(f"dsp_{prefix}_")
+    assert prefix in listed.output
+    assert "visits:write" in listed.output
+    assert key not in listed.output
+    assert revoked.exit_code == 0
+    assert again.exit_code == 2
+    assert "revoked already" in again.output
+    assert bad_scope.exit_code == 2
+    assert "scopes must be among" in bad_scope.output

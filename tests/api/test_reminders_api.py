@@ -24,7 +24,7 @@ from core.settings import Settings
 from reminders.channels import SmsGatewayCourier
 from reminders.gateway import SIGNATURE_HEADER, signature
 from tests.api.test_cases_api import gid
-from tests.conftest import GraphQLClient, RolledBackDatabase
+from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, bearer
 from tests.reminders.test_delivery import reminder_for
 from tests.stand_ins import RunningGateway
 
@@ -199,10 +199,12 @@ async def test_the_days_letters_are_listed_and_downloadable_as_csv(
     batches = (
         await graphql.data("{ letterBatches { edges { node { day letters downloadPath } } } }")
     )["letterBatches"]["edges"]
-    download = await client.get(batches[0]["node"]["downloadPath"])
+    download = await client.get(batches[0]["node"]["downloadPath"], headers=ADMIN)
+    refused = await client.get(batches[0]["node"]["downloadPath"], headers=bearer("nobody"))
 
     assert batches[0]["node"]["letters"] == 1
     assert download.status_code == 200
+    assert refused.status_code == 401
     assert download.headers["content-type"].startswith("text/csv")
     lines = download.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "letter_id,addressee,postal_address,text"

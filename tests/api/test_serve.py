@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -13,7 +14,21 @@ import httpx
 from tests.stand_ins import free_port
 
 
-def start_serve(folder: Path, port: int) -> tuple[subprocess.Popen[str], dict[str, str]]:
+@dataclass
+class Served:
+    process: subprocess.Popen[str]
+    env: dict[str, str]
+    token: str
+    printed: list[str]
+
+    def stop(self) -> str:
+        """Everything the server printed."""
+        self.process.terminate()
+        rest, _ = self.process.communicate(timeout=20)
+        return "".join(self.printed) + rest
+
+
+def start_serve(folder: Path, port: int) -> Served:
     """`dispensary serve` in `folder` with the default (embedded) configuration, once it answers."""
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(folder)}
     server = subprocess.Popen(
@@ -24,10 +39,18 @@ def start_serve(folder: Path, port: int) -> tuple[subprocess.Popen[str], dict[st
         stderr=subprocess.STDOUT,
         text=True,
     )
+    assert server.stdout is not None
+    printed: list[str] = []
+    # The server prints its development token before it listens.
+    for line in server.stdout:
+        printed.append(line)
+        if '"Authorization": "Bearer ' in line:
+            break
+    token = printed[-1].split("Bearer ")[1].split('"')[0]
     for _ in range(100):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server, env
+                return Served(server, env, token, printed)
         except httpx.TransportError:
             time.sleep(0.2)
     server.kill()
@@ -37,7 +60,8 @@ def start_serve(folder: Path, port: int) -> tuple[subprocess.Popen[str], dict[st
 def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
     # given: nothing but an empty folder and the default (embedded) configuration
     port = free_port()
-    server, env = start_serve(tmp_path, port)
+    served = start_serve(tmp_path, port)
+    env = served.env
     base = f"http://127.0.0.1:{port}"
     try:
         # when
@@ -52,20 +76,23 @@ def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
         )
         graphiql = httpx.get(f"{base}/graphql", headers={"Accept": "text/html"}, timeout=5)
         ready = httpx.get(f"{base}/readyz", timeout=5)
+        query = {"query": "{ insurers { totalCount } supervisionCases(first: 1) { totalCount } }"}
+        anonymous = httpx.post(f"{base}/graphql", json=query, timeout=10)
         answer = httpx.post(
             f"{base}/graphql",
-            json={"query": "{ insurers { totalCount } supervisionCases(first: 1) { totalCount } }"},
+            json=query,
+            headers={"Authorization": f"Bearer {served.token}"},
             timeout=10,
         )
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
+        output = served.stop()
 
     # then
     assert seeded.returncode == 0, seeded.stderr
     assert (tmp_path / "dispensary.sqlite3").exists()
     assert "graphiql" in graphiql.text.lower()
     assert ready.json() == {"status": "ready"}
+    assert anonymous.status_code == 401
     assert answer.json()["data"]["insurers"]["totalCount"] == 2
     assert answer.json()["data"]["supervisionCases"]["totalCount"] > 0
     assert f"GraphiQL: open http://127.0.0.1:{port}/graphql" in output
@@ -119,13 +146,14 @@ def test_the_embedded_serve_runs_the_whole_reminder_pipeline(tmp_path: Path) -> 
     base = f"http://127.0.0.1:{port}"
 
     # when: serve runs, with nothing else installed
-    server, _ = start_serve(tmp_path, port)
+    served = start_serve(tmp_path, port)
     try:
         status = None
         for _ in range(300):
             answer = httpx.post(
                 f"{base}/graphql",
                 json={"query": "{ reminders { edges { node { status providerMessageId } } } }"},
+                headers={"Authorization": f"Bearer {served.token}"},
                 timeout=5,
             ).json()
             status = answer["data"]["reminders"]["edges"][0]["node"]["status"]
@@ -134,8 +162,7 @@ def test_the_embedded_serve_runs_the_whole_reminder_pipeline(tmp_path: Path) -> 
             time.sleep(0.2)
         messages = httpx.get(f"{base}/dev/sms-gateway/messages", timeout=5).json()
     finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=20)
+        output = served.stop()
 
     # then: the scheduler dispatched it, the worker sent it, the receipt came back
     assert status == "DELIVERED", output

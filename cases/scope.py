@@ -1,0 +1,192 @@
+"""Tenancy as data scoping: which patients' data a session may see and change.
+
+Every ORM statement a session runs gets the scope's criteria attached (`do_orm_execute`), so
+listings, counts, loaders, node lookups, searches and the reads inside mutations all see the
+same filtered world; a row outside it is simply absent. Writes are checked before each flush.
+A session carries its scope in `session.info`; a session without one (a job, the CLI, a
+test's setup) is unrestricted, and the request middleware gives every request session
+`DataScope.NOTHING` until the caller is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, with_loader_criteria
+from sqlmodel import col
+
+from cases.actor import Actor, Role
+from cases.errors import PermissionDenied
+from cases.models import (
+    Appeal,
+    AuditEvent,
+    ContactAttempt,
+    ExaminedCase,
+    InformingEvent,
+    NotificationConsent,
+    Patient,
+    QualityExamination,
+    Reminder,
+    Representative,
+    SupervisionCase,
+    Visit,
+    WorkItem,
+)
+
+SCOPE_KEY = "data_scope"
+
+_patients: sa.Table = Patient.__table__  # type: ignore[attr-defined]
+_cases: sa.Table = SupervisionCase.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class DataScope:
+    """One of: everything; the patients of one insurer; the patients of one clinic; nothing."""
+
+    unrestricted: bool = False
+    insurer_id: int | None = None
+    clinic_id: int | None = None
+    read_only: bool = False
+
+    @classmethod
+    def of(cls, actor: Actor) -> DataScope:
+        if actor.role in (Role.ADMIN, Role.SYSTEM):
+            return cls(unrestricted=True)
+        if actor.role is Role.TERRITORIAL_FUND:
+            return cls(unrestricted=True, read_only=True)
+        if actor.role in (Role.REPRESENTATIVE, Role.SUPERVISOR) and actor.insurer_id is not None:
+            return cls(insurer_id=actor.insurer_id)
+        if actor.role is Role.CLINIC_SYSTEM and actor.clinic_id is not None:
+            return cls(clinic_id=actor.clinic_id)
+        return NOTHING
+
+
+NOTHING = DataScope()
+
+
+def bind_scope(session: Any, scope: DataScope) -> None:
+    """Make `scope` the session's scope (an AsyncSession or a Session)."""
+    session.info[SCOPE_KEY] = scope
+
+
+def scope_of(session: Any) -> DataScope | None:
+    found: DataScope | None = session.info.get(SCOPE_KEY)
+    return found
+
+
+def _insurer_patients(insurer_id: int) -> sa.Select[Any]:
+    return sa.select(_patients.c.id).where(_patients.c.insurer_id == insurer_id)
+
+
+def _clinic_patients(clinic_id: int) -> sa.Select[Any]:
+    return sa.select(_patients.c.id).where(
+        sa.or_(
+            _patients.c.attached_clinic_id == clinic_id,
+            _patients.c.id.in_(
+                sa.select(_cases.c.patient_id).where(_cases.c.clinic_id == clinic_id)
+            ),
+        )
+    )
+
+
+def _cases_of(patient_ids: sa.Select[Any]) -> sa.Select[Any]:
+    return sa.select(_cases.c.id).where(_cases.c.patient_id.in_(patient_ids))
+
+
+def _criteria(scope: DataScope) -> list[Any]:
+    """The criteria of every table that holds a patient's data or names an insurer's staff."""
+    if scope.insurer_id is not None:
+        patient_ids = _insurer_patients(scope.insurer_id)
+        rules: dict[type, Any] = {
+            Patient: col(Patient.insurer_id) == scope.insurer_id,
+            Representative: col(Representative.insurer_id) == scope.insurer_id,
+            AuditEvent: col(AuditEvent.insurer_id) == scope.insurer_id,
+            Appeal: col(Appeal.insurer_id) == scope.insurer_id,
+            QualityExamination: col(QualityExamination.insurer_id) == scope.insurer_id,
+        }
+    elif scope.clinic_id is not None:
+        patient_ids = _clinic_patients(scope.clinic_id)
+        # Appeals and examinations are the insurer's business, not the clinic system's.
+        rules = {
+            Patient: col(Patient.id).in_(patient_ids),
+            AuditEvent: sa.false(),
+            Appeal: sa.false(),
+            QualityExamination: sa.false(),
+        }
+    else:
+        patient_ids = sa.select(_patients.c.id).where(sa.false())
+        rules = {
+            Patient: sa.false(),
+            Representative: sa.false(),
+            AuditEvent: sa.false(),
+            Appeal: sa.false(),
+            QualityExamination: sa.false(),
+        }
+    for model in (
+        SupervisionCase,
+        WorkItem,
+        ContactAttempt,
+        Reminder,
+        NotificationConsent,
+        InformingEvent,
+    ):
+        rules[model] = model.__table__.c.patient_id.in_(patient_ids)  # type: ignore[union-attr]
+    rules[Visit] = col(Visit.case_id).in_(_cases_of(patient_ids))
+    rules[ExaminedCase] = col(ExaminedCase.case_id).in_(_cases_of(patient_ids))
+    if scope.insurer_id is not None:
+        # An appeal's work item may concern a person who is not a known patient.
+        rules[WorkItem] = sa.or_(
+            col(WorkItem.patient_id).in_(patient_ids),
+            col(WorkItem.appeal_id).in_(
+                sa.select(col(Appeal.id)).where(col(Appeal.insurer_id) == scope.insurer_id)
+            ),
+        )
+    return [with_loader_criteria(model, rule) for model, rule in rules.items()]
+
+
+def install_scoping() -> None:
+    """Attach the hooks to every ORM session of the process (idempotent)."""
+    if not event.contains(Session, "do_orm_execute", _apply_scope):
+        event.listen(Session, "do_orm_execute", _apply_scope)
+        event.listen(Session, "before_flush", _check_writes)
+
+
+def _apply_scope(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete:
+        _refuse_audit_changes(state.statement)
+    scope = scope_of(state.session)
+    if scope is None or scope.unrestricted:
+        return
+    if state.is_select or state.is_update or state.is_delete:
+        state.statement = state.statement.options(*_criteria(scope))
+
+
+def _refuse_audit_changes(statement: Any) -> None:
+    table = getattr(statement, "table", None)
+    if table is not None and table.name == AuditEvent.__tablename__:
+        raise PermissionDenied("audit events are never changed")
+
+
+def _check_writes(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
+    for row in (*session.dirty, *session.deleted):
+        if isinstance(row, AuditEvent):
+            raise PermissionDenied("audit events are never changed")
+    scope = scope_of(session)
+    if scope is None:
+        return
+    changed = [*session.new, *session.dirty, *session.deleted]
+    if scope.read_only and any(not isinstance(row, AuditEvent) for row in changed):
+        raise PermissionDenied("this caller reads only")
+    if scope.insurer_id is not None:
+        for row in session.new:
+            if isinstance(row, Patient) and row.insurer_id != scope.insurer_id:
+                raise PermissionDenied(
+                    "patients are registered by their own insurer", field="insurerId"
+                )
+    if scope.clinic_id is not None:
+        for row in [*session.new, *session.dirty]:
+            if isinstance(row, SupervisionCase | Visit) and row.clinic_id != scope.clinic_id:
+                raise PermissionDenied("a clinic reports for itself only", field="clinicId")

@@ -1,0 +1,137 @@
+"""One insurer's representative cannot reach another insurer's patients by any path, and
+every card read is on the audit trail."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from cases.errors import PermissionDenied
+from cases.models import AuditEvent
+from cases.scope import DataScope, bind_scope
+from core.settings import Settings
+from schema.loaders import Loaders
+from tests.api.access import World, build_world
+from tests.conftest import GraphQLClient, RolledBackDatabase
+
+BY_ENP = "query($enp: String!) { patient(enp: $enp) { id } }"
+SEARCH = "query($s: String!) { patients(search: $s) { totalCount edges { node { id } } } }"
+NODE_PATH = """
+query($id: ID!) { node(id: $id) { ... on Visit { case { patient { enp lastName } } } } }
+"""
+CARD = "query($id: ID!) { patient(id: $id) { id } }"
+AUDIT = "query($p: ID) { auditEvents(filter: {patientId: $p}) { totalCount edges { node { action actor requestId patientId } } } }"
+
+
+@pytest.fixture
+async def world(db: RolledBackDatabase, settings: Settings) -> World:
+    return await build_world(db, settings)
+
+
+async def test_a_foreign_patient_is_not_found_by_enp_search_or_node(
+    graphql: GraphQLClient, world: World
+) -> None:
+    # given
+    representative = graphql.as_(world.callers["representative_3"])
+    foreign = world.foreign.ids()
+
+    # when
+    by_enp = await representative.data(BY_ENP, enp=foreign["enp"])
+    searched = await representative.data(SEARCH, s=foreign["enp"])
+    through_node = await representative.data(NODE_PATH, id=foreign["visit"])
+    own = await representative.data(NODE_PATH, id=world.own.ids()["visit"])
+
+    # then
+    assert by_enp == {"patient": None}
+    assert searched["patients"] == {"totalCount": 0, "edges": []}
+    assert through_node == {"node": None}
+    assert own["node"]["case"]["patient"]["enp"] == world.own.patient.enp
+
+
+async def test_nested_fields_load_through_the_same_scope(
+    db: RolledBackDatabase, world: World
+) -> None:
+    # given: the loaders every nested field resolves through, in a session of the own insurer
+    async with db.session() as session:
+        bind_scope(session, DataScope(insurer_id=world.own.insurer.id))
+        loaders = Loaders(session)
+
+        # when
+        patients = await loaders.patient.load_many(
+            [world.own.patient.id or 0, world.foreign.patient.id or 0]
+        )
+        visits = await loaders.visits_of_case.load((world.foreign.case.id, 10))
+        next_visit = await loaders.next_visit_of_case.load(world.foreign.case.id)
+
+    # then
+    assert [patient.id if patient else None for patient in patients] == [world.own.patient.id, None]
+    assert visits == []
+    assert next_visit is None
+
+
+async def test_a_clinic_key_cannot_read_another_clinics_patients(
+    graphql: GraphQLClient, world: World
+) -> None:
+    clinic = graphql.as_(world.callers["clinic_system"])
+
+    foreign = await clinic.data(CARD, id=world.foreign.ids()["patient"])
+    own = await clinic.data(CARD, id=world.own.ids()["patient"])
+    listed = await clinic.data("{ patients { totalCount } }")
+
+    assert foreign == {"patient": None}
+    assert own["patient"]["id"] == world.own.ids()["patient"]
+    assert listed["patients"]["totalCount"] == 1
+
+
+async def test_a_clinic_key_without_patients_read_cannot_reach_a_patient_through_a_result(
+    graphql: GraphQLClient, world: World
+) -> None:
+    clinic = graphql.as_(world.callers["clinic_without_scopes"])
+
+    body = await clinic(
+        'mutation($id: ID!) { cancelVisit(visitId: $id, reasonCode: "x") {'
+        " ... on Visit { case { patient { enp } } } } }",
+        id=world.own.ids()["visit"],
+    )
+
+    assert body["data"] is None
+    assert {error["extensions"]["code"] for error in body["errors"]} == {"PERMISSION_DENIED"}
+
+
+async def test_a_card_read_is_audited_and_supervisors_see_their_insurers_trail(
+    graphql: GraphQLClient, db: RolledBackDatabase, world: World
+) -> None:
+    # given
+    representative = graphql.as_(world.callers["representative_3"])
+    patient = world.own.ids()["patient"]
+    response = await representative.post(CARD, id=patient)
+
+    # when
+    own_trail = await graphql.as_(world.callers["supervisor"]).data(AUDIT, p=patient)
+    foreign_trail = await graphql.as_(world.callers["supervisor"]).data(
+        AUDIT, p=world.foreign.ids()["patient"]
+    )
+    fund_trail = await graphql.as_(world.callers["territorial_fund"]).data(AUDIT, p=None)
+
+    # then
+    newest = own_trail["auditEvents"]["edges"][0]["node"]
+    assert newest == {
+        "action": "patient.read",
+        "actor": f"representative:{world.own.representative.id}",
+        "requestId": response.headers["x-request-id"],
+        "patientId": patient,
+    }
+    assert own_trail["auditEvents"]["totalCount"] == 2
+    assert foreign_trail["auditEvents"]["totalCount"] == 0
+    assert fund_trail["auditEvents"]["totalCount"] >= 3
+
+
+async def test_audit_rows_are_never_changed(db: RolledBackDatabase, world: World) -> None:
+    async with db.session() as session:
+        event = (await session.execute(sa.select(AuditEvent))).scalars().first()
+        event.action = "patient.forgotten"
+        with pytest.raises(PermissionDenied):
+            await session.flush()
+        await session.rollback()
+        with pytest.raises(PermissionDenied):
+            await session.execute(sa.delete(AuditEvent))
