@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from api.cli import app
 from tests.api.test_cases_api import gid
 from tests.cases.test_statistics import fixed_region
-from tests.conftest import GraphQLClient, RolledBackDatabase, migrate
+from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, migrate
 
 STATISTICS = """
 query($insurer: ID) {
@@ -67,9 +67,13 @@ async def test_monthly_report_downloads_as_csv_and_xlsx(
     await fixed_region(db)
 
     # when
-    as_csv = await client.get("/reports/monthly", params={"period": "2026-10", "format": "csv"})
-    as_xlsx = await client.get("/reports/monthly", params={"period": "2026-10", "format": "xlsx"})
-    bad = await client.get("/reports/monthly", params={"period": "2026-13"})
+    as_csv = await client.get(
+        "/reports/monthly", params={"period": "2026-10", "format": "csv"}, headers=ADMIN
+    )
+    as_xlsx = await client.get(
+        "/reports/monthly", params={"period": "2026-10", "format": "xlsx"}, headers=ADMIN
+    )
+    bad = await client.get("/reports/monthly", params={"period": "2026-13"}, headers=ADMIN)
 
     # then
     assert as_csv.status_code == 200

@@ -28,9 +28,11 @@ from reminders import tasks
 from reminders.database import forget_worker_engine
 from tests.api.test_cases_api import gid
 from tests.conftest import (
+    ADMIN,
     DATABASE_PREFIX,
     RABBITMQ_URL,
     REDIS_URL,
+    TOKEN_SECRET,
     _create_postgres_database,
     migrate,
     require_service,
@@ -77,6 +79,7 @@ async def pipeline(
         broker_url=broker_url,
         sms_gateway_url=sms_gateway.url,
         delivery_min_backoff_seconds=0.2,
+        jwt_hs256_secret=TOKEN_SECRET,
     )
     previous = get_settings()
     use_settings(settings)
@@ -109,7 +112,9 @@ async def test_reminders_and_missed_visits_flow_through_real_brokers(
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     app = create_app(settings, engine, sessions, broker)
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://api", headers=ADMIN
+    )
     try:
         # given: a patient in Vladivostok, and a case opened over GraphQL
         async with sessions() as session:
