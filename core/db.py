@@ -16,8 +16,13 @@ from sqlalchemy.ext.asyncio import (
 from core.settings import Settings
 
 
-def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
-    """An engine whose statements never carry bound values into logs or error messages."""
+def create_engine(settings: Settings, *, writer: bool = False, **overrides: Any) -> AsyncEngine:
+    """An engine whose statements never carry bound values into logs or error messages.
+
+    `writer`: on SQLite every transaction takes the write lock at BEGIN (IMMEDIATE). Jobs read
+    and then write; a deferred transaction that another writer overtook in between cannot
+    upgrade and fails at once ("database is locked") instead of waiting its turn.
+    """
     options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
     if settings.is_sqlite:
         options["connect_args"] = {"timeout": 30}
@@ -27,11 +32,11 @@ def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     options.update(overrides)
     engine = create_async_engine(settings.database_url, **options)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
     # pysqlite opens transactions lazily and not at all for SAVEPOINT; taking over BEGIN makes
     # nested transactions (per-item savepoints, rolled-back tests) behave as on PostgreSQL.
     @event.listens_for(engine.sync_engine, "connect")
@@ -46,7 +51,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql(begin)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -15,7 +15,7 @@ def worker_sessions() -> async_sessionmaker[AsyncSession]:
     """Sessions for actors; the engine is made on first use, inside the worker's event loop."""
     global _engine, _factory
     if _factory is None:
-        _engine = create_engine(get_settings())
+        _engine = create_engine(get_settings(), writer=True)
         _factory = create_session_factory(_engine)
     return _factory
 
