@@ -12,6 +12,8 @@ from cases.models import (
     Appeal,
     AppealChannel,
     AppealKind,
+    AppealOutcome,
+    AppealStatus,
     AppealSubject,
     AuditEvent,
     ExaminationKind,
@@ -48,6 +50,7 @@ class Tenant:
     reminder: Reminder
     dead_reminder: Reminder
     appeal: Appeal
+    answered_appeal: Appeal
     examination: QualityExamination
 
     def ids(self) -> dict[str, Any]:
@@ -57,12 +60,14 @@ class Tenant:
             "representative": gid("Representative", self.representative.id),
             "patient": gid("Patient", self.patient.id),
             "enp": self.patient.enp,
+            "appealSubject": self.appeal.subject.name,
             "case": gid("SupervisionCase", self.case.id),
             "visit": gid("Visit", self.visit.id),
             "workItem": gid("WorkItem", self.work_item.id),
             "reminder": gid("Reminder", self.reminder.id),
             "deadReminder": gid("Reminder", self.dead_reminder.id),
             "appeal": gid("Appeal", self.appeal.id),
+            "answeredAppeal": gid("Appeal", self.answered_appeal.id),
             "examination": gid("QualityExamination", self.examination.id),
         }
 
@@ -123,7 +128,16 @@ async def tenant(region: Region) -> Tenant:
         registration_due=date(2030, 6, 4),
         answer_due=date(2030, 7, 1),
     )
-    await save(region.session, informed, appeal)
+    answered = Appeal(
+        **{
+            **appeal.model_dump(exclude={"id"}),
+            "status": AppealStatus.ANSWERED,
+            "answered_at": soon,
+            "answer_text": "Записан на 3 июня",
+            "outcome": AppealOutcome.EXPLAINED,
+        }
+    )
+    await save(region.session, informed, appeal, answered)
     examination = QualityExamination(
         insurer_id=insurer.id,
         kind=ExaminationKind.SCHEDULED,
@@ -146,6 +160,7 @@ async def tenant(region: Region) -> Tenant:
         reminder,
         dead,
         appeal,
+        answered,
         examination,
     )
 

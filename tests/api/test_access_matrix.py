@@ -44,20 +44,10 @@ TENANT_FREE = {
     "Mutation.updateSupervisionRule",
 }
 
-# Not yet in the own/foreign matrix (their permission rows are checked above like every
-# field's): aggregates over the caller's scope, and the appeal and examination workflow
-# mutations, whose examples need appeals in several states. Their rows are scoped by insurer.
-NOT_YET_IN_MATRIX = {
-    "Query.letterBatches",
-    "Query.statistics",
-    "Mutation.registerAppeal",
-    "Mutation.assignAppeal",
-    "Mutation.extendAppeal",
-    "Mutation.answerAppeal",
-    "Mutation.closeAppeal",
-    "Mutation.orderQualityExamination",
-    "Mutation.completeQualityExamination",
-}
+# Aggregates over the caller's scope address no tenant's object, so "foreign" means nothing
+# to them; their permission rows are checked above like every field's, and what they count
+# is scoped like every other read. They are not in the own/foreign matrix.
+NOT_YET_IN_MATRIX = {"Query.letterBatches", "Query.statistics"}
 
 # For each operation on a tenant's data: a document and its variables for that tenant's ids.
 EXAMPLES: dict[str, tuple[str, Callable[[Ids], dict[str, Any]]]] = {
@@ -208,6 +198,56 @@ EXAMPLES: dict[str, tuple[str, Callable[[Ids], dict[str, Any]]]] = {
     "Mutation.retryReminder": (
         f"mutation($id: ID!) {{ retryReminder(id: $id) {{ {RESULT} }} }}",
         lambda t: {"id": t["deadReminder"]},
+    ),
+    "Mutation.registerAppeal": (
+        f"mutation($i: RegisterAppealInput!) {{ registerAppeal(input: $i) {{ {RESULT} }} }}",
+        lambda t: {
+            "i": {
+                "receivedAt": "2026-01-10T10:00:00+03:00",
+                "channel": "EMAIL",
+                "kind": "STATEMENT",
+                "subject": t["appealSubject"],
+                "text": "Прошу помочь записаться",
+                "patientEnp": t["enp"],
+                "clinicId": t["clinic"],
+            }
+        },
+    ),
+    "Mutation.assignAppeal": (
+        f"mutation($a: ID!, $r: ID!) {{ assignAppeal(appealId: $a, representativeId: $r) {{ {RESULT} }} }}",
+        lambda t: {"a": t["appeal"], "r": t["representative"]},
+    ),
+    "Mutation.extendAppeal": (
+        f"mutation($i: ExtendAppealInput!) {{ extendAppeal(input: $i) {{ {RESULT} }} }}",
+        lambda t: {"i": {"appealId": t["appeal"], "days": 10, "notice": "letter of 2 June"}},
+    ),
+    "Mutation.answerAppeal": (
+        f"mutation($i: AnswerAppealInput!) {{ answerAppeal(input: $i) {{ {RESULT} }} }}",
+        lambda t: {"i": {"appealId": t["appeal"], "text": "Записан", "outcome": "EXPLAINED"}},
+    ),
+    "Mutation.closeAppeal": (
+        f"mutation($a: ID!) {{ closeAppeal(appealId: $a) {{ {RESULT} }} }}",
+        lambda t: {"a": t["answeredAppeal"]},
+    ),
+    "Mutation.orderQualityExamination": (
+        "mutation($i: OrderQualityExaminationInput!) { orderQualityExamination(input: $i) {"
+        f" {RESULT} }} }}",
+        lambda t: {
+            "i": {
+                "kind": "SCHEDULED",
+                "clinicId": t["clinic"],
+                "periodStart": "2026-01-01",
+                "periodEnd": "2026-03-31",
+                "expertName": "Эксперт",
+                "dueOn": "2030-01-01",
+                "caseIds": [t["case"]],
+            }
+        },
+    ),
+    "Mutation.completeQualityExamination": (
+        "mutation($i: CompleteQualityExaminationInput!) { completeQualityExamination(input: $i) {"
+        f" {RESULT} }} }}",
+        lambda t: {"i": {"examinationId": t["examination"], "outcome": "NO_VIOLATIONS"}},
     ),
     "Mutation.resolveWorkItem": (
         f'mutation($id: ID!) {{ resolveWorkItem(id: $id, resolution: "called") {{ {RESULT} }} }}',
