@@ -7,12 +7,13 @@ import pytest
 import sqlalchemy as sa
 
 from cases.errors import PermissionDenied
-from cases.models import AuditEvent
+from cases.models import AuditEvent, Channel, ReminderStatus, utcnow
 from cases.scope import DataScope, bind_scope
 from core.settings import Settings
 from schema.loaders import Loaders
 from tests.api.access import World, build_world
 from tests.conftest import GraphQLClient, RolledBackDatabase
+from tests.factories import Region
 
 BY_ENP = "query($enp: String!) { patient(enp: $enp) { id } }"
 SEARCH = "query($s: String!) { patients(search: $s) { totalCount edges { node { id } } } }"
@@ -135,3 +136,28 @@ async def test_audit_rows_are_never_changed(db: RolledBackDatabase, world: World
         await session.rollback()
         with pytest.raises(PermissionDenied):
             await session.execute(sa.delete(AuditEvent))
+
+
+async def test_aggregates_count_only_what_the_caller_may_see(
+    graphql: GraphQLClient, db: RolledBackDatabase, world: World
+) -> None:
+    # given: a letter in today's batch for each insurer's patient
+    async with db.session() as session:
+        region = Region(session)
+        for tenant in (world.own, world.foreign):
+            letter = await region.reminder(
+                tenant.case, tenant.visit, utcnow(), Channel.POST, status=ReminderStatus.SENT
+            )
+            letter.sent_at = utcnow()
+        await session.commit()
+    query = """{ letterBatches { edges { node { letters } } }
+                 statistics(periodStart: "2026-01-01", periodEnd: "2026-12-31") { activeCases } }"""
+
+    # when
+    supervisor = await graphql.as_(world.callers["supervisor"]).data(query)
+    fund = await graphql.as_(world.callers["territorial_fund"]).data(query)
+
+    # then
+    assert supervisor["letterBatches"]["edges"][0]["node"]["letters"] == 1
+    assert fund["letterBatches"]["edges"][0]["node"]["letters"] == 2
+    assert (supervisor["statistics"]["activeCases"], fund["statistics"]["activeCases"]) == (1, 2)
