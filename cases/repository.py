@@ -67,8 +67,17 @@ class Repository(Generic[M]):
     def from_session(cls, session: AsyncSession) -> Self:
         return cls(session)
 
-    async def execute(self, statement: sa.Executable) -> sa.Result[Any]:
+    async def execute(
+        self, statement: sa.Executable, rows: Sequence[dict[str, Any]] | None = None
+    ) -> sa.Result[Any]:
+        """Run one statement; with `rows`, once per row as one batched executemany.
+
+        Batched rows reuse one compiled statement, where a multi-row VALUES is compiled anew
+        for every batch (the bulk of a scan batch's CPU, measured at 500 rows).
+        """
         async with session_lock(self.session):
+            if rows is not None:
+                return await self.session.execute(statement, list(rows))
             return await self.session.execute(statement)
 
     async def scalars(self, statement: sa.Select[Any]) -> Sequence[Any]:
@@ -284,9 +293,7 @@ class WorkItemRepository(Repository[WorkItem]):
     async def raise_many(self, items: Sequence[dict[str, Any]]) -> None:
         """Insert work items; one whose dedup key was raised before is skipped."""
         if items:
-            await self.execute(
-                insert_ignoring_duplicates(self.session, WorkItem).values(list(items))
-            )
+            await self.execute(insert_ignoring_duplicates(self.session, WorkItem), items)
 
 
 @dataclass(frozen=True)
@@ -578,7 +585,7 @@ class ReminderRepository(Repository[Reminder]):
         if not rows:
             return
         table = Reminder.__table__  # type: ignore[attr-defined]
-        statement = upsert_insert(self.session, Reminder).values(list(rows))
+        statement = upsert_insert(self.session, Reminder)
         await self.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.idempotency_key],
@@ -589,7 +596,8 @@ class ReminderRepository(Repository[Reminder]):
                     "updated_at": statement.excluded.updated_at,
                 },
                 where=table.c.status == ReminderStatus.CANCELLED.value,
-            )
+            ),
+            rows,
         )
 
     async def cancel_pending(
