@@ -148,22 +148,46 @@ WHERE id IN (
 )
 """
 
-# The floor: one statement that flags every overdue visit and raises its work item.
+# The floor: one statement that does what the scan does, in SQL: flags every overdue visit,
+# raises its work item, and plans the re-booking reminder and the call task for patients with a
+# phone (the scan's channel ladder and consent checks reduced to "has a phone").
 SINGLE_UPDATE = """
 WITH missed AS (
   UPDATE visit SET status = 'missed', missed_at = :now, updated_at = :now,
                    changed_by = 'job:visits.flag_missed'
   WHERE status = 'planned' AND window_end < :cutoff
   RETURNING id, case_id
+), flagged AS (
+  SELECT m.id, m.case_id, c.patient_id, c.representative_id, p.phone
+  FROM missed m JOIN supervision_case c ON c.id = m.case_id JOIN patient p ON p.id = c.patient_id
+), items AS (
+  INSERT INTO work_item (kind, owner_id, patient_id, case_id, visit_id, priority, due_at, status,
+                         dedup_key, created_at)
+  SELECT 'missed_visit', representative_id, patient_id, case_id, id, 2, :now, 'open',
+         'missed:' || id, :now
+  FROM flagged
+  ON CONFLICT (dedup_key) DO NOTHING
+  RETURNING visit_id
+), reminders AS (
+  INSERT INTO reminder (patient_id, case_id, visit_id, kind, channel, template, scheduled_for,
+                        status, attempts, idempotency_key, created_at, updated_at)
+  SELECT f.patient_id, f.case_id, f.id, k.kind, k.channel, k.kind,
+         ((CAST(:today AS date) + k.days) + time '09:00') AT TIME ZONE 'Europe/Moscow',
+         'pending', 0, 'visit:' || f.id || ':' || k.kind || ':' || (CAST(:today AS date) + k.days),
+         :now, :now
+  FROM flagged f
+  CROSS JOIN (VALUES ('rebooking', 'sms', 1), ('call_task', 'voice_call', 7)) AS k(kind, channel, days)
+  WHERE f.phone IS NOT NULL
+  ON CONFLICT (idempotency_key) DO NOTHING
+  RETURNING id
 )
-INSERT INTO work_item (kind, owner_id, patient_id, case_id, visit_id, priority, due_at, status,
-                       dedup_key, created_at)
-SELECT 'missed_visit', c.representative_id, c.patient_id, m.case_id, m.id, 2, :now, 'open',
-       'missed:' || m.id, :now
-FROM missed m JOIN supervision_case c ON c.id = m.case_id
-ON CONFLICT (dedup_key) DO NOTHING
-RETURNING visit_id
+SELECT (SELECT count(*) FROM items) AS flagged, (SELECT count(*) FROM reminders) AS reminders
 """
+
+
+async def _pending_reminders(session: Any) -> int:
+    found = await session.execute(sa.text("SELECT count(*) FROM reminder WHERE status = 'pending'"))
+    return int(found.scalar_one())
 
 
 async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[str, Any]:
@@ -180,6 +204,7 @@ async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[
         async with sessions() as session:
             await session.execute(sa.text(MAKE_OVERDUE), setup)
             started = time.perf_counter()
+            reminders_before = await _pending_reminders(session)
             flagged = 0
             while True:
                 count = await MissedVisitScan(session, rules).run(
@@ -189,14 +214,15 @@ async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[
                 if count < SCAN_BATCH:
                     break
             scan_seconds = time.perf_counter() - started
+            scan_reminders = await _pending_reminders(session) - reminders_before
             await session.rollback()
         async with sessions() as session:
             await session.execute(sa.text(MAKE_OVERDUE), setup)
             started = time.perf_counter()
             result = await session.execute(
-                sa.text(SINGLE_UPDATE), {"now": ANCHOR_AT, "cutoff": cutoff}
+                sa.text(SINGLE_UPDATE), {"now": ANCHOR_AT, "cutoff": cutoff, "today": ANCHOR}
             )
-            single = len(result.all())
+            single, single_reminders = result.one()
             single_seconds = time.perf_counter() - started
             await session.rollback()
     finally:
@@ -205,6 +231,8 @@ async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[
         "newly_missed": newly_missed,
         "flagged_by_scan": flagged,
         "flagged_by_single_update": single,
+        "reminders_by_scan": scan_reminders,
+        "reminders_by_single_update": single_reminders,
         "scan_seconds": round(scan_seconds, 3),
         "single_update_seconds": round(single_seconds, 3),
         "ratio": round(scan_seconds / single_seconds, 2) if single_seconds else None,

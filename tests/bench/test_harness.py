@@ -35,4 +35,5 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
     assert size["http"]["record_visits"]["failed_items"] == 0
     scan = size["missed_visit_scan"]
     assert scan["flagged_by_scan"] == scan["flagged_by_single_update"] == scan["newly_missed"]
+    assert scan["reminders_by_scan"] == scan["reminders_by_single_update"]
     assert report["reminder_pipeline"]["pipeline"].startswith("pending")
