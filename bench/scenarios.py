@@ -279,4 +279,5 @@ def noop_actor_throughput(url: str, messages: int, threads: int) -> dict[str, An
         "seconds": seconds,
         "messages_per_second": round(worker["consumed"] / seconds, 1) if seconds else None,
         "worker_peak_rss_mib": worker["peak_rss_mib"],
+        "worker_cpu_seconds": worker.get("cpu_seconds"),
     }
