@@ -1,10 +1,11 @@
 # Two commands matter: `make run` (the service, embedded mode) and `make test` (the whole suite).
-# uv is installed on first use when the machine lacks it.
+# uv is installed on first use when the machine lacks it. `make bench-quick` / `make bench` measure
+# the service against its baselines (docs/benchmarks.md); they are not part of `make test`.
 
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: run test uv sync lint typecheck pytest schema migrate seed-demo clean
+.PHONY: run test uv sync lint typecheck pytest schema migrate seed-demo clean bench bench-quick wrk
 
 run: sync
 	$(UV) run dispensary serve
@@ -36,6 +37,17 @@ migrate: sync
 
 seed-demo: sync
 	$(UV) run dispensary seed-demo
+
+# wrk drives the HTTP load; without it (and without root to install it) a Python client does.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		apt-get install -y -qq wrk >/dev/null; } || echo "wrk unavailable: using the Python load client"
+
+bench-quick: sync wrk
+	$(UV) run python -m bench --patients 100000 --seconds 10 --messages 20000
+
+bench: sync wrk
+	$(UV) run python -m bench --patients 100000 --patients 1000000 --seconds 20 --messages 100000
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache dispensary.sqlite3*

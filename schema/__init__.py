@@ -8,9 +8,11 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
 )
@@ -46,6 +48,13 @@ class RequestGuards(SchemaExtension):
         yield
 
 
+# The limiters' rules, built once rather than per request.
+LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
 class DispensarySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -55,10 +64,12 @@ class DispensarySchema(strawberry.Schema):
 
 def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> DispensarySchema:
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: RequestGuards(max_cost),
+        # Clients send the same few documents: parse each once (a bounded cache). Validation is
+        # not cached: the caller's permission and cost rules differ from request to request.
+        ParserCache,
         MaskUnexpectedErrors,
     ]
     if production:

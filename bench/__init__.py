@@ -1,0 +1,1 @@
+"""Benchmarks of the API, the scan and the broker, each measured against its baseline in one run."""

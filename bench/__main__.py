@@ -1,0 +1,298 @@
+"""`python -m bench`: generate a region, measure every scenario against its baseline, write JSON.
+
+python -m bench --patients 100000                       # the quick run
+python -m bench --patients 100000 --patients 1000000    # the full run, with growth
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench import database, generate, postgraphile, processes, queries, scenarios
+from bench.load import run_load, wrk_available
+
+RESULTS = Path(__file__).parent / "results"
+# Filled in when the dispatcher and sender actors exist; until then the slot says so.
+PIPELINE_PENDING = (
+    "pending: the dispatcher (reminders.dispatch_due) and sender (reminders.send) actors "
+    "are not in this code base yet; the no-op baseline below is measured"
+)
+
+
+def _ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 3) if value and baseline else None
+
+
+async def _sample(dsn: str, seed: int) -> tuple[list[int], list[int]]:
+    """Representatives with at least 100 open items, and patients with cases, in a seeded order."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        representatives = [
+            row["owner_id"]
+            for row in await connection.fetch(
+                "SELECT owner_id FROM work_item WHERE status = 'open' GROUP BY owner_id "
+                "HAVING count(*) >= 100 ORDER BY owner_id"
+            )
+        ]
+        if not representatives:
+            representatives = [
+                row["owner_id"]
+                for row in await connection.fetch(
+                    "SELECT DISTINCT owner_id FROM work_item ORDER BY owner_id"
+                )
+            ]
+        top = await connection.fetchval("SELECT max(id) FROM patient")
+    finally:
+        await connection.close()
+    rng = random.Random(seed)
+    patients = [rng.randrange(1, top + 1) for _ in range(1000)]
+    return representatives, patients
+
+
+def _same_answer(url: str, expected_url: str, body: dict[str, Any]) -> bool:
+    return bool(
+        httpx.post(url, json=body, timeout=30).json()
+        == httpx.post(expected_url, json=body, timeout=30).json()
+    )
+
+
+def _check_peer(url: str, body: dict[str, Any]) -> None:
+    answer = httpx.post(url, json=body, timeout=30).json()
+    if "errors" in answer:
+        raise RuntimeError(f"PostGraphile rejected the query: {answer['errors']}")
+
+
+def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    representatives, patients = asyncio.run(_sample(dsn, args.seed))
+    url = database.sqlalchemy_url(name)
+    ours = {
+        "worklist": [queries.worklist_body(rep) for rep in representatives],
+        "patient_card": [queries.card_body(patient) for patient in patients],
+    }
+    peer = {
+        "worklist": [postgraphile.worklist_body(rep, queries.PAGE_SIZE) for rep in representatives],
+        "patient_card": [postgraphile.card_body(patient) for patient in patients],
+    }
+    env = {
+        "DISPENSARY_DATABASE_URL": url,
+        "DISPENSARY_BROKER_URL": "memory://",
+        "DISPENSARY_LOG_LEVEL": "WARNING",
+        "DISPENSARY_BENCH_DSN": dsn,
+        "GRAPHILE_ENV": "production",
+    }
+    results: dict[str, Any] = {"worklist": {}, "patient_card": {}}
+    servers: list[processes.Server] = []
+    try:
+        api = processes.start(
+            "api", processes.api_command(port := processes.free_port()), port, env, work,
+            ours["worklist"][0],
+        )  # fmt: skip
+        servers.append(api)
+        floor = processes.start(
+            "floor", processes.floor_command(port := processes.free_port()), port, env, work,
+            ours["worklist"][0],
+        )  # fmt: skip
+        servers.append(floor)
+        peer_server = None
+        if args.postgraphile:
+            postgraphile.install()
+            port = processes.free_port()
+            peer_server = processes.start(
+                "postgraphile", postgraphile.command(dsn, port), port, env, work,
+                peer["worklist"][0], within=120,
+            )  # fmt: skip
+            servers.append(peer_server)
+        for scenario in ("worklist", "patient_card"):
+            for body in ours[scenario][:3]:
+                if not _same_answer(floor.url, api.url, body):
+                    raise RuntimeError(f"the floor's {scenario} differs from the API's")
+            if peer_server is not None:
+                _check_peer(peer_server.url, peer[scenario][0])
+            runs = [("api", api, ours), ("floor", floor, ours)]
+            if peer_server is not None:
+                runs.append(("postgraphile", peer_server, peer))
+            for label, server, bodies in runs:
+                load = run_load(server.url, bodies[scenario], args.seconds, args.connections, work)
+                results[scenario][label] = load.as_dict()
+            api_rps = results[scenario]["api"]["requests_per_second"]
+            results[scenario]["ratio_to_floor"] = _ratio(
+                api_rps, results[scenario]["floor"]["requests_per_second"]
+            )
+            if peer_server is not None:
+                results[scenario]["ratio_to_postgraphile"] = _ratio(
+                    api_rps, results[scenario]["postgraphile"]["requests_per_second"]
+                )
+        results["peak_rss_mib"] = {server.name: server.peak_rss_mib() for server in servers}
+        results["record_visits"] = asyncio.run(
+            scenarios.record_visits(api.url, url, args.record_batches)
+        )
+        results["peak_rss_mib"]["api_after_writes"] = api.peak_rss_mib()
+    finally:
+        for server in servers:
+            server.stop()
+    results["statement_counts"] = asyncio.run(
+        scenarios.statement_counts(url, representatives[0], patients[0])
+    )
+    results["load"] = {
+        "connections": args.connections,
+        "seconds": args.seconds,
+        "tool": "wrk" if wrk_available() else "python",
+    }
+    return results
+
+
+def measure_size(patients: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    name = f"{args.database_prefix}_p{patients}"
+    print(f"[{patients} patients] creating {name}", flush=True)
+    database.create_migrated(name)
+    dsn = database.dsn(name)
+    generated = asyncio.run(generate.generate(dsn, patients, args.seed))
+    print(f"[{patients} patients] generated in {generated['seconds']['total']} s", flush=True)
+    result: dict[str, Any] = {"patients": patients, "generation": generated}
+    result["http"] = http_scenarios(name, dsn, args, work)
+    print(f"[{patients} patients] HTTP scenarios done", flush=True)
+    newly_missed = min(scenarios.NEWLY_MISSED, generated["rows"]["supervision_case"] // 4)
+    result["missed_visit_scan"] = asyncio.run(
+        scenarios.missed_visit_scan(database.sqlalchemy_url(name), newly_missed)
+    )
+    print(f"[{patients} patients] scan done", flush=True)
+    if not args.keep:
+        asyncio.run(database.drop(name))
+    return result
+
+
+def broker_scenarios(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {"pipeline": PIPELINE_PENDING}
+    for name, url in (("redis", args.redis), ("rabbitmq", args.rabbitmq)):
+        host, port = url.split("@")[-1].split("//")[-1].split("/")[0].split(":")
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+        except OSError:
+            results[name] = {"skipped": f"{name} is not reachable at {host}:{port}"}
+            continue
+        print(f"[broker] no-op actor on {name}", flush=True)
+        results[name] = {
+            "noop_actor": scenarios.noop_actor_throughput(url, args.messages, args.worker_threads),
+            "pipeline": None,
+        }
+    return results
+
+
+def growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How the per-request and per-scan figures change from the smallest to the largest region."""
+    if len(sizes) < 2:
+        return None
+    small, large = sizes[0], sizes[-1]
+
+    def rps(size: dict[str, Any], scenario: str) -> float:
+        return float(size["http"][scenario]["api"]["requests_per_second"])
+
+    return {
+        "from_patients": small["patients"],
+        "to_patients": large["patients"],
+        "worklist_throughput_ratio": _ratio(rps(large, "worklist"), rps(small, "worklist")),
+        "patient_card_throughput_ratio": _ratio(
+            rps(large, "patient_card"), rps(small, "patient_card")
+        ),
+        "scan_seconds_ratio": _ratio(
+            large["missed_visit_scan"]["scan_seconds"], small["missed_visit_scan"]["scan_seconds"]
+        ),
+        "single_update_seconds_ratio": _ratio(
+            large["missed_visit_scan"]["single_update_seconds"],
+            small["missed_visit_scan"]["single_update_seconds"],
+        ),
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        memory = Path("/proc/meminfo").read_text().splitlines()[0].split()[1]
+        memory_gib = round(int(memory) / 1024 / 1024, 1)
+    except OSError:
+        memory_gib = 0.0
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory_gib,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--patients", type=int, action="append", help="region size (repeatable)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seconds", type=int, default=15, help="load duration per server")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--record-batches", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=100_000, help="no-op messages per broker")
+    parser.add_argument("--worker-threads", type=int, default=4)
+    parser.add_argument(
+        "--redis", default=os.environ.get("DISPENSARY_BENCH_REDIS", "redis://127.0.0.1:6379/7")
+    )
+    parser.add_argument(
+        "--rabbitmq",
+        default=os.environ.get(
+            "DISPENSARY_BENCH_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/%2F"
+        ),
+    )
+    parser.add_argument("--no-postgraphile", dest="postgraphile", action="store_false")
+    parser.add_argument("--no-brokers", dest="brokers", action="store_false")
+    parser.add_argument(
+        "--database-prefix", default="bench", help="databases are named <prefix>_p<patients>"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated databases")
+    parser.add_argument(
+        "--output", type=Path, help="results file (default: bench/results/<date>-<sizes>.json)"
+    )
+    args = parser.parse_args(argv)
+    args.patients = args.patients or [100_000]
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "seed": args.seed,
+        "sizes": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        for patients in args.patients:
+            report["sizes"].append(measure_size(patients, args, Path(scratch)))
+    report["growth"] = growth(report["sizes"])
+    report["reminder_pipeline"] = broker_scenarios(args) if args.brokers else None
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    sizes = "-".join(str(size) for size in args.patients)
+    output = args.output or RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{sizes}.json"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    print(f"results: {output}", flush=True)
+    return report
+
+
+if __name__ == "__main__":
+    main()

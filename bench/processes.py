@@ -1,0 +1,104 @@
+"""Servers under test as child processes: started, awaited, measured (peak RSS) and stopped."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def peak_rss_mib(pid: int) -> float | None:
+    """The high-water mark of a live process's resident memory (VmHWM), in MiB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
+
+    def peak_rss_mib(self) -> float | None:
+        return peak_rss_mib(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start(
+    name: str,
+    command: Sequence[str],
+    port: int,
+    env: dict[str, str],
+    logs: Path,
+    probe: dict[str, object],
+    cwd: Path | None = None,
+    within: float = 60.0,
+) -> Server:
+    """Start a server and wait until it answers `probe` (a GraphQL body) with 200."""
+    log = logs / f"{name}.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            list(command),
+            env={**os.environ, **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+        )
+    server = Server(name, port, process, log)
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
+        try:
+            if httpx.post(server.url, json=probe, timeout=5).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"{name} did not answer within {within:.0f} s; see {log}")
+
+
+def api_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "api", "serve", "--port", str(port), "--no-background"]
+
+
+def floor_command(port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "bench.floor:create_app", "--factory",
+        "--port", str(port), "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip

@@ -1,0 +1,140 @@
+"""`python -m bench.report RESULTS.json`: the results as the Markdown tables of docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.3g}" if value < 10 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _row(*cells: Any) -> str:
+    return "| " + " | ".join(_fmt(cell) for cell in cells) + " |"
+
+
+def http_table(size: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | server | requests/s | p50 ms | p99 ms | errors | API ÷ server |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    http = size["http"]
+    for scenario in ("worklist", "patient_card"):
+        api_rps = http[scenario]["api"]["requests_per_second"]
+        for server in ("api", "floor", "postgraphile"):
+            load = http[scenario].get(server)
+            if load is None:
+                continue
+            ratio = round(api_rps / load["requests_per_second"], 3) if server != "api" else None
+            lines.append(
+                _row(
+                    scenario.replace("_", " "), server, load["requests_per_second"],
+                    load["p50_ms"], load["p99_ms"], load["errors"], ratio,
+                )
+            )  # fmt: skip
+    return lines
+
+
+def other_table(size: dict[str, Any]) -> list[str]:
+    http, scan = size["http"], size["missed_visit_scan"]
+    counts = http["statement_counts"]
+    record = http["record_visits"]
+    rss = http["peak_rss_mib"]
+    lines = ["| figure | value | baseline | ratio |", "|---|---:|---:|---:|"]
+    for scenario in ("worklist", "patient_card"):
+        by_size = counts[scenario]["by_page_size"]
+        shown = " / ".join(f"{by_size[key]}" for key in sorted(by_size, key=int))
+        lines.append(
+            _row(
+                f"{scenario.replace('_', ' ')}: statements at page size {' / '.join(sorted(by_size, key=int))}",
+                shown, "constant", "constant" if counts[scenario]["constant"] else "grows",
+            )
+        )  # fmt: skip
+    lines.append(
+        _row(
+            f"recordVisits, batches of 100, {record['concurrent_clients']} clients: visits/s",
+            record["visits_per_second"], "–", None,
+        )
+    )  # fmt: skip
+    lines.append(
+        _row(
+            f"missed-visit scan, {scan['newly_missed']:,} newly missed: s",
+            scan["scan_seconds"], scan["single_update_seconds"], scan["ratio"],
+        )
+    )  # fmt: skip
+    lines.append(
+        _row("peak RSS of the API under load, MiB", rss.get("api_after_writes"), rss.get("floor"),
+             None)
+    )  # fmt: skip
+    return lines
+
+
+def broker_table(pipeline: dict[str, Any]) -> list[str]:
+    lines = [
+        "| broker | pipeline reminders/s | no-op actor messages/s | ratio | enqueue/s | worker peak RSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in ("redis", "rabbitmq"):
+        found = pipeline.get(name) or {}
+        noop = found.get("noop_actor")
+        if noop is None:
+            lines.append(_row(name, found.get("skipped", "not run"), None, None, None, None))
+            continue
+        lines.append(
+            _row(
+                name, "pending", noop["messages_per_second"], None, noop["enqueue_per_second"],
+                noop["worker_peak_rss_mib"],
+            )
+        )  # fmt: skip
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    out = [f"Run of {report['date']}, seed {report['seed']}, {report['seconds']} s in all.", ""]
+    for size in report["sizes"]:
+        generation = size["generation"]
+        rows = generation["rows"]
+        out += [
+            f"### {size['patients']:,} patients",
+            "",
+            f"Generated in {generation['seconds']['total']} s "
+            f"(COPY {generation['seconds']['copy']} s, indexes and ANALYZE "
+            f"{generation['seconds']['indexes_and_analyze']} s): "
+            + ", ".join(f"{count:,} {table}" for table, count in rows.items() if count > 100)
+            + ".",
+            "",
+            *http_table(size),
+            "",
+            *other_table(size),
+            "",
+        ]
+    if report.get("growth"):
+        growth = report["growth"]
+        out += [
+            f"### Growth from {growth['from_patients']:,} to {growth['to_patients']:,} patients",
+            "",
+            "| figure | large ÷ small |",
+            "|---|---:|",
+            *(
+                _row(key.replace("_", " "), value)
+                for key, value in growth.items()
+                if key.endswith("ratio")
+            ),
+            "",
+        ]
+    if report.get("reminder_pipeline"):
+        out += ["### Reminder pipeline", "", *broker_table(report["reminder_pipeline"]), ""]
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text())))

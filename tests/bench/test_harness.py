@@ -1,0 +1,39 @@
+"""The benchmark harness still runs end to end: a tiny region, one second of load per server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.__main__ import main
+from tests.conftest import DATABASE_PREFIX, RABBITMQ_URL, REDIS_URL, require_service
+
+
+def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path) -> None:
+    # given
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    output = tmp_path / "results.json"
+
+    # when
+    report = main(
+        [
+            "--patients", "300", "--seconds", "1", "--connections", "2",
+            "--record-batches", "1", "--messages", "200", "--worker-threads", "2",
+            "--no-postgraphile", "--database-prefix", f"bench_{DATABASE_PREFIX}",
+            "--redis", REDIS_URL, "--rabbitmq", RABBITMQ_URL, "--output", str(output),
+        ]
+    )  # fmt: skip
+
+    # then
+    assert output.exists()
+    size = report["sizes"][0]
+    assert size["generation"]["rows"]["patient"] == 300
+    for scenario in ("worklist", "patient_card"):
+        assert size["http"][scenario]["api"]["requests"] > 0
+        assert size["http"][scenario]["api"]["errors"] == 0
+        assert size["http"][scenario]["ratio_to_floor"] is not None
+        assert size["http"]["statement_counts"][scenario]["constant"]
+    assert size["http"]["record_visits"]["failed_items"] == 0
+    scan = size["missed_visit_scan"]
+    assert scan["flagged_by_scan"] == scan["flagged_by_single_update"] == scan["newly_missed"]
+    assert scan["reminders_by_scan"] == scan["reminders_by_single_update"]
+    assert report["reminder_pipeline"]["pipeline"].startswith("pending")
