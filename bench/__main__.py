@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -179,9 +180,11 @@ def measure_size(patients: int, args: argparse.Namespace, work: Path) -> dict[st
 def broker_scenarios(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"pipeline": PIPELINE_PENDING}
     for name, url in (("redis", args.redis), ("rabbitmq", args.rabbitmq)):
-        host, port = url.split("@")[-1].split("//")[-1].split("/")[0].split(":")
+        address = urlsplit(url)
+        host = address.hostname or "127.0.0.1"
+        port = address.port or (6379 if name == "redis" else 5672)
         try:
-            socket.create_connection((host, int(port)), timeout=2).close()
+            socket.create_connection((host, port), timeout=2).close()
         except OSError:
             results[name] = {"skipped": f"{name} is not reachable at {host}:{port}"}
             continue
