@@ -67,13 +67,13 @@ async def _sample(dsn: str, seed: int) -> tuple[list[int], list[int]]:
 
 def _same_answer(url: str, expected_url: str, body: dict[str, Any]) -> bool:
     return bool(
-        httpx.post(url, json=body, timeout=30).json()
-        == httpx.post(expected_url, json=body, timeout=30).json()
+        httpx.post(url, json=body, headers=processes.auth_headers(), timeout=30).json()
+        == httpx.post(expected_url, json=body, headers=processes.auth_headers(), timeout=30).json()
     )
 
 
 def _check_peer(url: str, body: dict[str, Any]) -> None:
-    answer = httpx.post(url, json=body, timeout=30).json()
+    answer = httpx.post(url, json=body, headers=processes.auth_headers(), timeout=30).json()
     if "errors" in answer:
         raise RuntimeError(f"PostGraphile rejected the query: {answer['errors']}")
 

@@ -15,15 +15,21 @@ from typing import Any
 
 import httpx
 
+from bench.processes import auth_headers
+
 # wrk sends the bodies round-robin, one JSON document per line, and prints its summary as JSON.
 WRK_SCRIPT = """
 local bodies, count, next_index = {}, 0, 0
+local authorization = ""
 function init(args)
   for line in io.lines(args[1]) do count = count + 1; bodies[count] = line end
+  authorization = args[2]
 end
 function request()
   next_index = next_index % count + 1
-  return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, bodies[next_index])
+  return wrk.format("POST", nil,
+    {["Content-Type"] = "application/json", ["Authorization"] = authorization},
+    bodies[next_index])
 end
 function done(summary, latency, requests)
   local e = summary.errors
@@ -60,7 +66,7 @@ def run_wrk(
     lines.write_text("".join(json.dumps(body, ensure_ascii=False) + "\n" for body in bodies))
     output = subprocess.run(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
-         "-s", str(script), url, "--", str(lines)],
+         "-s", str(script), url, "--", str(lines), auth_headers()["Authorization"]],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     summary = json.loads(output.strip().splitlines()[-1])
@@ -92,7 +98,7 @@ async def _python_load(
             errors += response.status_code != 200
 
     started = time.monotonic()
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, headers=auth_headers()) as http:
         await asyncio.gather(*(client(http) for _ in range(connections)))
     elapsed = time.monotonic() - started
     cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99

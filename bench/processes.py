@@ -58,6 +58,26 @@ class Server:
                 self.process.wait()
 
 
+# The API admits no anonymous caller: the benchmark acts as an administrator (the data scope
+# is then the whole region), lifts the per-caller rate limit, which would otherwise cap it,
+# and the query cost limit, which refuses the patient card at 100 cases × 100 visits.
+BENCH_JWT_SECRET = "bench-only-hs256-secret-0123456789abcdef"
+API_ENV = {
+    "DISPENSARY_JWT_HS256_SECRET": BENCH_JWT_SECRET,
+    "DISPENSARY_RATE_LIMIT_PER_MINUTE": str(10**9),
+    "DISPENSARY_RATE_LIMIT_BURST": str(10**9),
+    "DISPENSARY_MAX_QUERY_COST": str(10**9),
+}
+
+
+def auth_headers() -> dict[str, str]:
+    """Sent to every server under test; the floor and PostGraphile ignore it."""
+    from api.auth import mint_development_token
+
+    token = mint_development_token(BENCH_JWT_SECRET, subject="bench", roles=["admin"])
+    return {"Authorization": f"Bearer {token}"}
+
+
 def start(
     name: str,
     command: Sequence[str],
@@ -73,7 +93,7 @@ def start(
     with log.open("wb") as output:
         process = subprocess.Popen(
             list(command),
-            env={**os.environ, **env},
+            env={**os.environ, **env, **API_ENV},
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=cwd,
@@ -84,7 +104,8 @@ def start(
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
         try:
-            if httpx.post(server.url, json=probe, timeout=5).status_code == 200:
+            answer = httpx.post(server.url, json=probe, headers=auth_headers(), timeout=5)
+            if answer.status_code == 200:
                 return server
         except httpx.HTTPError:
             pass

@@ -20,6 +20,7 @@ from dramatiq.brokers.stub import StubBroker
 from api.app import create_app
 from bench.generate import ANCHOR, ANCHOR_AT, GRACE_DAYS, WINDOW_DAYS
 from bench.noop_worker import declare
+from bench.processes import BENCH_JWT_SECRET, auth_headers
 from bench.queries import RECORD_VISITS, card_body, gid, worklist_body
 from cases.service import MissedVisitScan
 from core.broker import build_broker
@@ -34,7 +35,13 @@ NEWLY_MISSED = 10_000
 
 async def statement_counts(url: str, representative_id: int, patient_id: int) -> dict[str, Any]:
     """Statements per request, counted on the engine, for each page size."""
-    settings = Settings(database_url=url)
+    settings = Settings(
+        database_url=url,
+        jwt_hs256_secret=BENCH_JWT_SECRET,
+        rate_limit_per_minute=10**9,
+        rate_limit_burst=10**9,
+        max_query_cost=10**9,
+    )
     engine = create_engine(settings)
     statements: list[str] = []
 
@@ -46,7 +53,9 @@ async def statement_counts(url: str, representative_id: int, patient_id: int) ->
     counts: dict[str, dict[str, int]] = {"worklist": {}, "patient_card": {}}
     try:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers=auth_headers()
+        ) as http:
             for size in PAGE_SIZES:
                 bodies = {
                     "worklist": worklist_body(representative_id, size),
@@ -127,7 +136,7 @@ async def record_visits(
             )
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=120) as http:
+    async with httpx.AsyncClient(timeout=120, headers=auth_headers()) as http:
         await asyncio.gather(*(clinic(http) for _ in range(clients)))
     elapsed = time.perf_counter() - started
     return {
@@ -193,7 +202,13 @@ async def _pending_reminders(session: Any) -> int:
 async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[str, Any]:
     """The scan (the actor's loop of batches) against the single UPDATE, each on the same
     `newly_missed` overdue visits, each in a transaction that is rolled back afterwards."""
-    settings = Settings(database_url=url)
+    settings = Settings(
+        database_url=url,
+        jwt_hs256_secret=BENCH_JWT_SECRET,
+        rate_limit_per_minute=10**9,
+        rate_limit_burst=10**9,
+        max_query_cost=10**9,
+    )
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     cutoff = ANCHOR - timedelta(days=GRACE_DAYS)
