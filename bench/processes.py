@@ -62,12 +62,13 @@ class Server:
 # is then the whole region), lifts the per-caller rate limit, which would otherwise cap it,
 # and the query cost limit, which refuses the patient card at 100 cases × 100 visits.
 BENCH_JWT_SECRET = "bench-only-hs256-secret-0123456789abcdef"
-API_ENV = {
-    "DISPENSARY_JWT_HS256_SECRET": BENCH_JWT_SECRET,
-    "DISPENSARY_RATE_LIMIT_PER_MINUTE": str(10**9),
-    "DISPENSARY_RATE_LIMIT_BURST": str(10**9),
-    "DISPENSARY_MAX_QUERY_COST": str(10**9),
+API_SETTINGS: dict[str, str | int] = {
+    "jwt_hs256_secret": BENCH_JWT_SECRET,
+    "rate_limit_per_minute": 10**9,
+    "rate_limit_burst": 10**9,
+    "max_query_cost": 10**9,
 }
+API_ENV = {f"DISPENSARY_{name.upper()}": str(value) for name, value in API_SETTINGS.items()}
 
 
 def auth_headers() -> dict[str, str]:

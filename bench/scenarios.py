@@ -20,7 +20,7 @@ from dramatiq.brokers.stub import StubBroker
 from api.app import create_app
 from bench.generate import ANCHOR, ANCHOR_AT, GRACE_DAYS, WINDOW_DAYS
 from bench.noop_worker import declare
-from bench.processes import BENCH_JWT_SECRET, auth_headers
+from bench.processes import API_SETTINGS, auth_headers
 from bench.queries import RECORD_VISITS, card_body, gid, worklist_body
 from cases.service import MissedVisitScan
 from core.broker import build_broker
@@ -35,13 +35,7 @@ NEWLY_MISSED = 10_000
 
 async def statement_counts(url: str, representative_id: int, patient_id: int) -> dict[str, Any]:
     """Statements per request, counted on the engine, for each page size."""
-    settings = Settings(
-        database_url=url,
-        jwt_hs256_secret=BENCH_JWT_SECRET,
-        rate_limit_per_minute=10**9,
-        rate_limit_burst=10**9,
-        max_query_cost=10**9,
-    )
+    settings = Settings(database_url=url, **API_SETTINGS)  # type: ignore[arg-type]
     engine = create_engine(settings)
     statements: list[str] = []
 
@@ -202,13 +196,7 @@ async def _pending_reminders(session: Any) -> int:
 async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[str, Any]:
     """The scan (the actor's loop of batches) against the single UPDATE, each on the same
     `newly_missed` overdue visits, each in a transaction that is rolled back afterwards."""
-    settings = Settings(
-        database_url=url,
-        jwt_hs256_secret=BENCH_JWT_SECRET,
-        rate_limit_per_minute=10**9,
-        rate_limit_burst=10**9,
-        max_query_cost=10**9,
-    )
+    settings = Settings(database_url=url)
     engine = create_engine(settings)
     sessions = create_session_factory(engine)
     cutoff = ANCHOR - timedelta(days=GRACE_DAYS)

@@ -51,7 +51,7 @@ from cases.repository import (
     VisitQueries,
     WorkItemRepository,
 )
-from cases.service import CaseRules, PatientService
+from cases.service import CaseRules, PatientService, reachability_of
 
 __all__ = [
     "Accepted",
@@ -327,13 +327,8 @@ class ReminderDelivery:
     async def _context(self, reminder: Reminder) -> _Context:
         patient = await self.patients.get(reminder.patient_id)
         assert patient is not None  # a foreign key
-        consents = await self.consents.for_patients([patient.id])  # type: ignore[list-item]
-        reachability = Reachability(
-            phone=patient.phone is not None,
-            email=patient.email is not None,
-            postal_address=patient.postal_address is not None,
-            consents={c.channel: c.granted for c in consents.get(patient.id, [])},  # type: ignore[arg-type]
-        )
+        consents = await self.consents.for_patients([reminder.patient_id])
+        reachability = reachability_of(patient, consents[reminder.patient_id])
         return _Context(patient, reachability, await self._values(reminder, patient))
 
     async def _values(self, reminder: Reminder, patient: Patient) -> dict[str, str]:
@@ -384,24 +379,7 @@ class ReminderDelivery:
         due = next_allowed_send_time(
             now, ZoneInfo(self.rules.default_zone), policy.work_start, policy.work_end
         )
-        owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
-        await self.work_items.raise_many(
-            [
-                {
-                    "kind": WorkItemKind.CALL_DUE,
-                    "owner_id": owner,
-                    "patient_id": reminder.patient_id,
-                    "case_id": reminder.case_id,
-                    "visit_id": reminder.visit_id,
-                    "reminder_id": reminder.id,
-                    "priority": 2,
-                    "due_at": due,
-                    "status": WorkItemStatus.OPEN,
-                    "dedup_key": f"call:{reminder.id}",
-                    "created_at": now,
-                }
-            ]
-        )
+        await self._raise_task(reminder, WorkItemKind.CALL_DUE, due, f"call:{reminder.id}", now)
         reminder.recipient = context.patient.phone
         reminder.body = render(ReminderKind.CALL_TASK.value, **context.values)
         await self._finish(reminder, ReminderStatus.SENT, now)
@@ -436,21 +414,34 @@ class ReminderDelivery:
                 ]
             )
             return
-        owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
         root = reminder.idempotency_key.partition(">")[0]
+        await self._raise_task(
+            reminder, WorkItemKind.UNREACHABLE_CONTACT, now, f"unreachable:{root}"[:128], now
+        )
+
+    async def _raise_task(
+        self,
+        reminder: Reminder,
+        kind: WorkItemKind,
+        due: datetime,
+        dedup_key: str,
+        now: datetime,
+    ) -> None:
+        """A work item about `reminder` for its case's representative (raised once per key)."""
+        owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
         await self.work_items.raise_many(
             [
                 {
-                    "kind": WorkItemKind.UNREACHABLE_CONTACT,
+                    "kind": kind,
                     "owner_id": owner,
                     "patient_id": reminder.patient_id,
                     "case_id": reminder.case_id,
                     "visit_id": reminder.visit_id,
                     "reminder_id": reminder.id,
                     "priority": 2,
-                    "due_at": now,
+                    "due_at": due,
                     "status": WorkItemStatus.OPEN,
-                    "dedup_key": f"unreachable:{root}"[:128],
+                    "dedup_key": dedup_key,
                     "created_at": now,
                 }
             ]

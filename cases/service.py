@@ -190,7 +190,7 @@ class MissedVisitScan:
                 visit_id=row.id,
                 missed_on=now.astimezone(zone).date(),
                 zone=zone,
-                reachability=_reachability(patient, consents[row.patient_id]),
+                reachability=reachability_of(patient, consents[row.patient_id]),
                 now=now,
             )
             rows += _outbox_rows(planned, row.patient_id, row.case_id, row.id)
@@ -478,7 +478,8 @@ class PatientService:
         return consent
 
 
-def _reachability(patient: Patient, consents: Sequence[NotificationConsent]) -> Reachability:
+def reachability_of(patient: Patient, consents: Sequence[NotificationConsent]) -> Reachability:
+    """What contact data the patient has and which channels they have not withdrawn."""
     return Reachability(
         phone=patient.phone is not None,
         email=patient.email is not None,
@@ -660,7 +661,7 @@ class SupervisionService:
             window_start=visit.window_start,
             appointment_at=visit.appointment_at,
             zone=ZoneInfo(patient.time_zone),
-            reachability=_reachability(patient, consents),
+            reachability=reachability_of(patient, consents),
             now=utcnow(),
         )
         await self.reminders.plan(_outbox_rows(planned, patient.id, case.id, visit.id))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from typing import Any
 
 import dramatiq
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.appeals import AppealDeadlineScan
 from cases.delivery import Courier, DeliveryLimits, Outcome, ReminderDelivery, ReminderDispatcher
@@ -96,6 +97,11 @@ async def scan_appeal_deadlines() -> None:
     log.info("appeals.deadline_items_raised", count=raised)
 
 
+def _delivery(session: AsyncSession) -> ReminderDelivery:
+    settings = get_settings()
+    return ReminderDelivery(session, case_rules(settings), couriers(), delivery_limits(settings))
+
+
 def _enqueue(ids: Sequence[int]) -> None:
     for reminder_id in ids:
         send_reminder.send(reminder_id)
@@ -138,11 +144,8 @@ async def dispatch_due_reminders() -> None:
 )
 async def send_reminder(reminder_id: int) -> None:
     """Deliver one reminder; a transient failure comes back after the backoff."""
-    settings = get_settings()
     async with worker_sessions()() as session:
-        attempt = await ReminderDelivery(
-            session, case_rules(settings), couriers(), delivery_limits(settings)
-        ).deliver(reminder_id, clock())
+        attempt = await _delivery(session).deliver(reminder_id, clock())
         await session.commit()
     log.info("reminders.attempt", reminder_id=reminder_id, outcome=attempt.outcome.value)
     if attempt.outcome is Outcome.RETRY:
@@ -154,10 +157,7 @@ async def send_reminder(reminder_id: int) -> None:
 async def dead_letter(message: dict[str, Any], _retries: dict[str, Any]) -> None:
     """A send the broker gave up on (unexpected errors): mark the reminder dead for an operator."""
     reminder_id = int(message["args"][0])
-    settings = get_settings()
     async with worker_sessions()() as session:
-        marked = await ReminderDelivery(
-            session, case_rules(settings), couriers(), delivery_limits(settings)
-        ).give_up(reminder_id, clock())
+        marked = await _delivery(session).give_up(reminder_id, clock())
         await session.commit()
     log.warning("reminders.dead_letter", reminder_id=reminder_id, marked=marked)

@@ -62,14 +62,15 @@ def nested_page(rows: Sequence[Any], first: int, keys: Sequence[str]) -> Page[An
     )
 
 
-async def _constant(value: int) -> int:
+async def constant_count(value: int) -> int:
+    """A connection's total when it is already known (a list held in full)."""
     return value
 
 
 def _sliced_connection(rows: Sequence[Any], size: int, to_node: Any) -> Connection[Any]:
     """A nested connection of a few rows whose total is what was fetched (no count query)."""
     page = nested_page(rows, size, ["id"])
-    return Connection.of(page, to_node, lambda: _constant(len(rows)))
+    return Connection.of(page, to_node, lambda: constant_count(len(rows)))
 
 
 class ModelNode(relay.Node):
@@ -393,7 +394,9 @@ class Patient(ModelNode):
     async def consents(self, info: Info) -> Connection[NotificationConsent]:
         rows = await info.context.loaders.consents_of_patient.load(self.id)
         page = nested_page(rows, len(models.Channel), ["id"])
-        return Connection.of(page, NotificationConsent.from_model, lambda: _constant(len(rows)))
+        return Connection.of(
+            page, NotificationConsent.from_model, lambda: constant_count(len(rows))
+        )
 
     @strawberry.field(
         description=f"The patient's cases, oldest first; page on with supervisionCases (max {MAX_PAGE_SIZE})."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,15 @@ from cases.models import (
 from cases.validation import enp_check_digit, name_search_key
 
 _numbers = itertools.count(1)
+
+
+def daytime_zone(now: datetime) -> str:
+    """A time zone where `now` falls well inside the waking hours that reminders respect."""
+    return next(
+        name
+        for name in ("Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Asia/Kolkata")
+        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19
+    )
 
 
 def valid_enp(number: int) -> str:

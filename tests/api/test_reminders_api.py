@@ -25,6 +25,7 @@ from reminders.channels import SmsGatewayCourier
 from reminders.gateway import SIGNATURE_HEADER, signature
 from tests.api.test_cases_api import gid
 from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, bearer
+from tests.factories import daytime_zone
 from tests.reminders.test_delivery import reminder_for
 from tests.stand_ins import RunningGateway
 
@@ -42,11 +43,7 @@ query($statuses: [ReminderStatus!]) {
 async def sent_reminder(db: RolledBackDatabase, gateway: RunningGateway) -> Reminder:
     """An SMS reminder the local gateway accepted just now (waking hours in its own zone)."""
     now = utcnow()
-    zone = next(
-        name
-        for name in ("Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Asia/Kolkata")
-        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19
-    )
+    zone = daytime_zone(now)
     async with db.session() as session:
         reminder = await reminder_for(session, now, zone=ZoneInfo(zone), phone="+79280000002")
         courier = SmsGatewayCourier(gateway.url, callback_url=None)

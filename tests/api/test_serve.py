@@ -102,19 +102,14 @@ def test_serve_then_seed_demo_gives_a_readable_region(tmp_path: Path) -> None:
 async def _due_reminder(folder: Path) -> None:
     """A patient in a zone where it is daytime now, with an SMS reminder due a minute ago."""
     from datetime import timedelta
-    from zoneinfo import ZoneInfo
 
     from cases.models import utcnow
     from core.db import create_engine, create_session_factory
     from core.settings import Settings
-    from tests.factories import Region
+    from tests.factories import Region, daytime_zone
 
     now = utcnow()
-    zone = next(
-        name
-        for name in ("Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Asia/Kolkata")
-        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19
-    )
+    zone = daytime_zone(now)
     engine = create_engine(Settings(database_url=f"sqlite:///{folder / 'dispensary.sqlite3'}"))
     async with create_session_factory(engine)() as session:
         region = Region(session)
