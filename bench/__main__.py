@@ -26,13 +26,9 @@ import httpx
 
 from bench import database, generate, postgraphile, processes, queries, scenarios
 from bench.load import run_load, wrk_available
+from bench.pipeline import pipeline_throughput
 
 RESULTS = Path(__file__).parent / "results"
-# Filled in when the dispatcher and sender actors exist; until then the slot says so.
-PIPELINE_PENDING = (
-    "pending: the dispatcher (reminders.dispatch_due) and sender (reminders.send) actors "
-    "are not in this code base yet; the no-op baseline below is measured"
-)
 
 
 def _ratio(value: float | None, baseline: float | None) -> float | None:
@@ -177,8 +173,9 @@ def measure_size(patients: int, args: argparse.Namespace, work: Path) -> dict[st
     return result
 
 
-def broker_scenarios(args: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"pipeline": PIPELINE_PENDING}
+def broker_scenarios(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    """On each broker: the no-op actor's throughput, then the reminder pipeline's, and their ratio."""
+    results: dict[str, Any] = {}
     for name, url in (("redis", args.redis), ("rabbitmq", args.rabbitmq)):
         address = urlsplit(url)
         host = address.hostname or "127.0.0.1"
@@ -189,9 +186,16 @@ def broker_scenarios(args: argparse.Namespace) -> dict[str, Any]:
             results[name] = {"skipped": f"{name} is not reachable at {host}:{port}"}
             continue
         print(f"[broker] no-op actor on {name}", flush=True)
+        noop = scenarios.noop_actor_throughput(url, args.messages, args.worker_threads)
+        print(f"[broker] reminder pipeline on {name}", flush=True)
+        pipeline = pipeline_throughput(
+            url, args.messages, args.worker_threads,
+            f"{args.database_prefix}_pipeline_{name}", work, keep=args.keep,
+        )  # fmt: skip
         results[name] = {
-            "noop_actor": scenarios.noop_actor_throughput(url, args.messages, args.worker_threads),
-            "pipeline": None,
+            "noop_actor": noop,
+            "pipeline": pipeline,
+            "ratio_to_noop": _ratio(pipeline["reminders_per_second"], noop["messages_per_second"]),
         }
     return results
 
@@ -249,7 +253,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=15, help="load duration per server")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--record-batches", type=int, default=20)
-    parser.add_argument("--messages", type=int, default=100_000, help="no-op messages per broker")
+    parser.add_argument(
+        "--messages",
+        type=int,
+        default=100_000,
+        help="no-op messages, and due reminders through the pipeline, per broker",
+    )
     parser.add_argument("--worker-threads", type=int, default=4)
     parser.add_argument(
         "--redis", default=os.environ.get("DISPENSARY_BENCH_REDIS", "redis://127.0.0.1:6379/7")
@@ -263,14 +272,22 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-postgraphile", dest="postgraphile", action="store_false")
     parser.add_argument("--no-brokers", dest="brokers", action="store_false")
     parser.add_argument(
-        "--database-prefix", default="bench", help="databases are named <prefix>_p<patients>"
+        "--no-sizes",
+        dest="sizes",
+        action="store_false",
+        help="no region: only the broker scenarios (no-op actor and reminder pipeline)",
+    )
+    parser.add_argument(
+        "--database-prefix",
+        default="bench",
+        help="databases are named <prefix>_p<patients> and <prefix>_pipeline_<broker>",
     )
     parser.add_argument("--keep", action="store_true", help="keep the generated databases")
     parser.add_argument(
         "--output", type=Path, help="results file (default: bench/results/<date>-<sizes>.json)"
     )
     args = parser.parse_args(argv)
-    args.patients = args.patients or [100_000]
+    args.patients = (args.patients or [100_000]) if args.sizes else []
     return args
 
 
@@ -286,10 +303,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         for patients in args.patients:
             report["sizes"].append(measure_size(patients, args, Path(scratch)))
-    report["growth"] = growth(report["sizes"])
-    report["reminder_pipeline"] = broker_scenarios(args) if args.brokers else None
+        report["growth"] = growth(report["sizes"])
+        report["reminder_pipeline"] = (
+            broker_scenarios(args, Path(scratch)) if args.brokers else None
+        )
     report["seconds"] = round(time.perf_counter() - started, 1)
-    sizes = "-".join(str(size) for size in args.patients)
+    sizes = "-".join(str(size) for size in args.patients) or f"brokers-{args.messages}"
     output = args.output or RESULTS / f"{datetime.now(UTC):%Y-%m-%d}-{sizes}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

@@ -337,6 +337,15 @@ async def _copy(connection: asyncpg.Connection, rows: dict[str, list[Row]]) -> N
             )
 
 
+async def _advance_sequences(connection: asyncpg.Connection, ids: Counters) -> None:
+    """Sequences continue after the ids the generator assigned."""
+    for table in GENERATED:
+        await connection.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1, false)",
+            ids.next_id[table],
+        )
+
+
 async def generate(dsn: str, patients: int, seed: int) -> dict[str, Any]:
     """Fill an empty, migrated database; returns the row counts and how long each step took."""
     started = time.perf_counter()
@@ -361,11 +370,7 @@ async def generate(dsn: str, patients: int, seed: int) -> dict[str, Any]:
         loaded = time.perf_counter()
         for _, definition in indexes:
             await connection.execute(definition)
-        for table in GENERATED:
-            await connection.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), $1, false)",
-                ids.next_id[table],
-            )
+        await _advance_sequences(connection, ids)
         await connection.execute("SET session_replication_role = origin")
         await connection.execute("VACUUM (ANALYZE)")
         finished = time.perf_counter()
@@ -379,3 +384,75 @@ async def generate(dsn: str, patients: int, seed: int) -> dict[str, Any]:
             "total": round(finished - started, 1),
         },
     }
+
+
+def due_reminder_rows(
+    count: int, due_at: datetime, ids: Counters
+) -> Iterator[dict[str, list[Row]]]:
+    """The reminder pipeline's outbox, a chunk of patients at a time: each patient has a mobile
+    number and SMS consent, one active case and its planned visit, and that visit's invitation,
+    pending and due at `due_at`. The reference rows (insurers, clinics, representatives) first."""
+    rows, reference = reference_rows(count, ids)
+    yield rows
+    day = due_at.date()
+    for _, size in chunks(count):
+        chunk: dict[str, list[Row]] = {table: [] for table in GENERATED[3:]}
+        for _ in range(size):
+            patient_id = ids.take("patient")
+            case_id, visit_id = ids.take("supervision_case"), ids.take("visit")
+            insurer_id = 1 + patient_id % len(INSURERS)
+            clinic_id = reference.clinic_ids[patient_id % len(reference.clinic_ids)]
+            owners = reference.representatives[insurer_id]
+            registered = due_at - timedelta(days=400)
+            enp15 = f"{2600000000000000 // 10 + patient_id:015d}"
+            surname, first, middle = SURNAMES[patient_id % len(SURNAMES)], "Пётр", "Сергеевич"
+            chunk["patient"].append(
+                (
+                    patient_id, enp15 + enp_check_digit(enp15), None, surname, first, middle,
+                    name_search_key(surname, first, middle), date(1960, 1, 1), "male",
+                    f"+79{patient_id:09d}", None, None, None, "Europe/Moscow", insurer_id,
+                    clinic_id, 1, registered, registered,
+                )
+            )  # fmt: skip
+            chunk["notification_consent"].append(
+                (ids.take("notification_consent"), patient_id, "sms", True, registered, "written form")
+            )  # fmt: skip
+            chunk["supervision_case"].append(
+                (
+                    case_id, patient_id, "I10", clinic_id, None, registered.date(), 2, False,
+                    owners[patient_id % len(owners)], "active", None, None, "clinic", 1,
+                    registered, registered,
+                )
+            )  # fmt: skip
+            chunk["visit"].append(
+                (
+                    visit_id, case_id, clinic_id, day, day + timedelta(days=WINDOW_DAYS), None,
+                    "planned", None, None, None, None, "bench", registered, registered,
+                )
+            )  # fmt: skip
+            chunk["reminder"].append(
+                (
+                    ids.take("reminder"), patient_id, case_id, visit_id, None, "invitation", "sms",
+                    "invitation", due_at, "pending", None, 0, None, None,
+                    f"visit:{visit_id}:invitation:{day.isoformat()}", None, None, registered,
+                    registered,
+                )
+            )  # fmt: skip
+        yield chunk
+
+
+async def generate_due_reminders(dsn: str, count: int, due_at: datetime) -> dict[str, Any]:
+    """Fill an empty, migrated database with `count` due SMS reminders (see `due_reminder_rows`)."""
+    started = time.perf_counter()
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("SET session_replication_role = replica")
+        ids = Counters()
+        for rows in due_reminder_rows(count, due_at, ids):
+            await _copy(connection, rows)
+        await _advance_sequences(connection, ids)
+        await connection.execute("SET session_replication_role = origin")
+        await connection.execute("VACUUM (ANALYZE)")
+    finally:
+        await connection.close()
+    return {"reminders": count, "seconds": round(time.perf_counter() - started, 1)}

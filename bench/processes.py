@@ -34,19 +34,30 @@ def peak_rss_mib(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time a live process has used so far, in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3 of stat(5), utime and stime are 14 and 15.
+    ticks = int(fields[11]) + int(fields[12])
+    return round(ticks / os.sysconf("SC_CLK_TCK"), 2)
+
+
 @dataclass
-class Server:
+class Child:
+    """A process the harness started and stops."""
+
     name: str
-    port: int
     process: subprocess.Popen[bytes]
     log: Path
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/graphql"
-
     def peak_rss_mib(self) -> float | None:
         return peak_rss_mib(self.process.pid)
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -56,6 +67,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@dataclass
+class Server(Child):
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/graphql"
 
 
 # The API admits no anonymous caller: the benchmark acts as an administrator (the data scope
@@ -85,11 +105,12 @@ def start(
     port: int,
     env: dict[str, str],
     logs: Path,
-    probe: dict[str, object],
+    probe: dict[str, object] | str,
     cwd: Path | None = None,
     within: float = 60.0,
 ) -> Server:
-    """Start a server and wait until it answers `probe` (a GraphQL body) with 200."""
+    """Start a server and wait until it answers `probe` with 200: a GraphQL body, posted to
+    `/graphql`, or a path to GET."""
     log = logs / f"{name}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -99,13 +120,16 @@ def start(
             stderr=subprocess.STDOUT,
             cwd=cwd,
         )
-    server = Server(name, port, process, log)
+    server = Server(name, process, log, port)
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
         try:
-            answer = httpx.post(server.url, json=probe, headers=auth_headers(), timeout=5)
+            if isinstance(probe, str):
+                answer = httpx.get(f"http://127.0.0.1:{port}{probe}", timeout=5)
+            else:
+                answer = httpx.post(server.url, json=probe, headers=auth_headers(), timeout=5)
             if answer.status_code == 200:
                 return server
         except httpx.HTTPError:
@@ -120,7 +144,12 @@ def api_command(port: int) -> list[str]:
 
 
 def floor_command(port: int) -> list[str]:
+    return uvicorn_command("bench.floor:create_app", port)
+
+
+def uvicorn_command(factory: str, port: int) -> list[str]:
+    """A Starlette app from an app factory (`module:function`), logging warnings only."""
     return [
-        sys.executable, "-m", "uvicorn", "bench.floor:create_app", "--factory",
-        "--port", str(port), "--no-access-log", "--log-level", "warning",
+        sys.executable, "-m", "uvicorn", factory, "--factory", "--port", str(port),
+        "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip

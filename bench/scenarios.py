@@ -242,7 +242,7 @@ async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[
     }
 
 
-def _drop_queue(broker: Any, queue: str) -> None:
+def drop_queue(broker: Any, queue: str) -> None:
     """Leave nothing behind on a server other checkouts use too."""
     from dramatiq.brokers.rabbitmq import RabbitmqBroker
     from dramatiq.brokers.redis import RedisBroker
@@ -270,7 +270,7 @@ def noop_actor_throughput(url: str, messages: int, threads: int) -> dict[str, An
             check=True, capture_output=True, text=True, timeout=900,
         ).stdout  # fmt: skip
         worker = json.loads(output.strip().splitlines()[-1])
-        _drop_queue(broker, queue)
+        drop_queue(broker, queue)
     finally:
         broker.close()
     seconds = worker["seconds"]

@@ -36,13 +36,18 @@ async def start_background(
     return stop_background
 
 
-def run_worker(settings: Settings, threads: int) -> None:
-    """A worker process: consumes every queue until SIGINT or SIGTERM."""
+def run_worker(settings: Settings, threads: int, ready: Callable[[], None] | None = None) -> None:
+    """A worker process: consumes every queue until SIGINT or SIGTERM.
+
+    `ready` is called once the worker's threads have started (the benchmark times from there).
+    """
     broker = install_broker(settings.broker_url)
     from reminders import tasks  # noqa: F401 - declares the actors on the broker
 
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()
+    if ready is not None:
+        ready()
     stopped = asyncio.Event()
     loop = asyncio.new_event_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
