@@ -78,21 +78,27 @@ def other_table(size: dict[str, Any]) -> list[str]:
     return lines
 
 
-def broker_table(pipeline: dict[str, Any]) -> list[str]:
+def broker_table(brokers: dict[str, Any]) -> list[str]:
     lines = [
-        "| broker | pipeline reminders/s | no-op actor messages/s | ratio | enqueue/s | worker peak RSS MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| broker | reminders | pipeline reminders/s | no-op actor messages/s | pipeline ÷ no-op "
+        "| no-op enqueue/s | worker peak RSS MiB: pipeline / no-op | worker CPU s: pipeline / no-op "
+        "| all sent |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name in ("redis", "rabbitmq"):
-        found = pipeline.get(name) or {}
-        noop = found.get("noop_actor")
-        if noop is None:
-            lines.append(_row(name, found.get("skipped", "not run"), None, None, None, None))
+        found = brokers.get(name) or {}
+        noop, pipeline = found.get("noop_actor"), found.get("pipeline")
+        if noop is None or pipeline is None:
+            lines.append(_row(name, found.get("skipped", "not run"), *[None] * 7))
             continue
+        all_sent = pipeline["finished"] and pipeline["gateway_accepted"] == pipeline["reminders"]
         lines.append(
             _row(
-                name, "pending", noop["messages_per_second"], None, noop["enqueue_per_second"],
-                noop["worker_peak_rss_mib"],
+                name, pipeline["reminders"], pipeline["reminders_per_second"],
+                noop["messages_per_second"], found["ratio_to_noop"], noop["enqueue_per_second"],
+                f"{_fmt(pipeline['worker_peak_rss_mib'])} / {_fmt(noop['worker_peak_rss_mib'])}",
+                f"{_fmt(pipeline['worker_cpu_seconds'])} / {_fmt(noop['worker_cpu_seconds'])}",
+                "yes" if all_sent else f"no: {pipeline['statuses']}",
             )
         )  # fmt: skip
     return lines

@@ -43,12 +43,11 @@ from cases.repository import (
     CountRows,
     InformingEventRepository,
     InformingFilter,
-    InsurerRepository,
     PatientRepository,
     ReminderFilter,
+    ReminderForDelivery,
     ReminderRepository,
     SupervisionCaseRepository,
-    VisitQueries,
     WorkItemRepository,
 )
 from cases.service import CaseRules, PatientService, reachability_of
@@ -203,20 +202,18 @@ class ReminderDelivery:
         self.couriers = couriers
         self.limits = limits or DeliveryLimits()
         self.reminders = ReminderRepository.from_session(session)
-        self.patients = PatientRepository.from_session(session)
         self.consents = ConsentRepository.from_session(session)
         self.cases = SupervisionCaseRepository.from_session(session)
-        self.visits = VisitQueries.from_session(session)
-        self.insurers = InsurerRepository.from_session(session)
         self.work_items = WorkItemRepository.from_session(session)
         self.events = InformingEventRepository.from_session(session)
 
     async def deliver(self, reminder_id: int, now: datetime) -> Attempt:
-        reminder = await self.reminders.lock(reminder_id)
-        if reminder is None or reminder.status != ReminderStatus.QUEUED:
+        found = await self.reminders.for_delivery(reminder_id)
+        if found is None or found.reminder.status != ReminderStatus.QUEUED:
             # Delivered twice by the broker, cancelled meanwhile, or already done.
             return Attempt(Outcome.NOTHING_TO_DO)
-        context = await self._context(reminder)
+        reminder = found.reminder
+        context = await self._context(found)
         if reminder.channel in PATIENT_FACING:
             # A retry may come back at night: wait for the morning, it costs no attempt.
             opens = next_allowed_send_time(
@@ -227,7 +224,7 @@ class ReminderDelivery:
             )
             if opens > now:
                 return Attempt(Outcome.RETRY, opens - now)
-        if not await self._still_needed(reminder):
+        if not _still_needed(found):
             await self._finish(reminder, ReminderStatus.SKIPPED, now, skip=SkipReason.NOT_NEEDED)
             return Attempt(Outcome.SKIPPED)
         if reminder.channel == Channel.VOICE_CALL:
@@ -316,62 +313,23 @@ class ReminderDelivery:
             await self._finish(reminder, ReminderStatus.DELIVERED, now)
             await self._inform(reminder, InformingOutcome.DELIVERED, now)
             return True
+        # Read before the reminder changes: the read refreshes the (already locked) row.
+        found = await self.reminders.for_delivery(reminder.id)  # type: ignore[arg-type]
+        assert found is not None  # locked by this transaction
+        context = await self._context(found)
         reminder.error, reminder.last_error = DeliveryError.UNDELIVERED, "receipt: not delivered"
         await self._finish(reminder, ReminderStatus.FAILED, now)
         await self._inform(reminder, InformingOutcome.FAILED, now)
-        await self._next_rung(reminder, await self._context(reminder), now)
+        await self._next_rung(reminder, context, now)
         return True
 
     # --- the pieces ---------------------------------------------------------------------
 
-    async def _context(self, reminder: Reminder) -> _Context:
-        patient = await self.patients.get(reminder.patient_id)
-        assert patient is not None  # a foreign key
-        consents = await self.consents.for_patients([reminder.patient_id])
-        reachability = reachability_of(patient, consents[reminder.patient_id])
-        return _Context(patient, reachability, await self._values(reminder, patient))
-
-    async def _values(self, reminder: Reminder, patient: Patient) -> dict[str, str]:
-        zone = ZoneInfo(patient.time_zone)
-        insurer = await self.insurers.get(patient.insurer_id)
-        hotline = insurer.hotline_phone if insurer and insurer.hotline_phone else None
-        values = {
-            "name": " ".join(filter(None, [patient.first_name, patient.middle_name])),
-            "hotline": _spoken_phone(hotline) if hotline else _UNKNOWN,
-            "clinic": _UNKNOWN,
-            "window_start": _UNKNOWN,
-            "window_end": _UNKNOWN,
-            "appointment_date": _UNKNOWN,
-            "appointment_time": _UNKNOWN,
-        }
-        if reminder.visit_id is not None:
-            visit = await self.visits.get(reminder.visit_id)
-            if visit is not None:
-                values["window_start"] = visit.window_start.strftime("%d.%m.%Y")
-                values["window_end"] = visit.window_end.strftime("%d.%m.%Y")
-                if visit.appointment_at is not None:
-                    local = visit.appointment_at.astimezone(zone)
-                    values["appointment_date"] = local.strftime("%d.%m.%Y")
-                    values["appointment_time"] = local.strftime("%H:%M")
-        if reminder.case_id is not None:
-            clinic = await self.cases.clinic_name(reminder.case_id)
-            values["clinic"] = clinic or _UNKNOWN
-        return values
-
-    async def _still_needed(self, reminder: Reminder) -> bool:
-        if reminder.case_id is not None:
-            case = await self.cases.get(reminder.case_id)
-            if case is None or case.status != CaseStatus.ACTIVE:
-                return False
-        if reminder.visit_id is None:
-            return True
-        visit = await self.visits.get(reminder.visit_id)
-        if visit is None:
-            return False
-        if reminder.kind in (ReminderKind.REBOOKING, ReminderKind.CALL_TASK):
-            # After a miss: needed unless the miss was reversed or the visit withdrawn.
-            return visit.status == VisitStatus.MISSED
-        return visit.status == VisitStatus.PLANNED
+    async def _context(self, found: ReminderForDelivery) -> _Context:
+        patient_id = found.reminder.patient_id
+        consents = await self.consents.for_patients([patient_id])
+        reachability = reachability_of(found.patient, consents[patient_id])
+        return _Context(found.patient, reachability, _values(found))
 
     async def _call_task(self, reminder: Reminder, context: _Context, now: datetime) -> None:
         """A call is a representative's task, due inside their working hours."""
@@ -473,6 +431,46 @@ class ReminderDelivery:
                 occurred_at=now,
             )
         )
+
+
+def _values(found: ReminderForDelivery) -> dict[str, str]:
+    """What the reminder's template may name, `—` where it is unknown."""
+    patient, visit = found.patient, found.visit
+    values = {
+        "name": " ".join(filter(None, [patient.first_name, patient.middle_name])),
+        "hotline": _spoken_phone(found.hotline) if found.hotline else _UNKNOWN,
+        "clinic": _UNKNOWN,
+        "window_start": _UNKNOWN,
+        "window_end": _UNKNOWN,
+        "appointment_date": _UNKNOWN,
+        "appointment_time": _UNKNOWN,
+    }
+    if visit is not None:
+        values["window_start"] = visit.window_start.strftime("%d.%m.%Y")
+        values["window_end"] = visit.window_end.strftime("%d.%m.%Y")
+        if visit.appointment_at is not None:
+            local = visit.appointment_at.astimezone(ZoneInfo(patient.time_zone))
+            values["appointment_date"] = local.strftime("%d.%m.%Y")
+            values["appointment_time"] = local.strftime("%H:%M")
+    if found.reminder.case_id is not None:
+        values["clinic"] = found.clinic_name or _UNKNOWN
+    return values
+
+
+def _still_needed(found: ReminderForDelivery) -> bool:
+    reminder = found.reminder
+    if reminder.case_id is not None and (
+        found.case is None or found.case.status != CaseStatus.ACTIVE
+    ):
+        return False
+    if reminder.visit_id is None:
+        return True
+    if found.visit is None:
+        return False
+    if reminder.kind in (ReminderKind.REBOOKING, ReminderKind.CALL_TASK):
+        # After a miss: needed unless the miss was reversed or the visit withdrawn.
+        return found.visit.status == VisitStatus.MISSED
+    return found.visit.status == VisitStatus.PLANNED
 
 
 def _recipient(patient: Patient, channel: Channel) -> str | None:
