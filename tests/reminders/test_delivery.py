@@ -249,6 +249,41 @@ async def test_an_invalid_number_moves_the_reminder_to_the_next_channel(
     assert following.scheduled_for == MORNING
 
 
+async def test_a_receipt_of_non_delivery_fails_the_sms_and_moves_to_the_next_channel(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    # given: an SMS the gateway accepted
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING, email="patient@example.org")
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
+        await delivery.deliver(reminder.id, MORNING)
+        reminder = await reload(session, reminder)
+        assert reminder.provider_message_id is not None
+
+        # when: the provider reports it undelivered, twice
+        later = MORNING + timedelta(minutes=5)
+        applied = await delivery.apply_receipt(reminder.provider_message_id, False, later)
+        repeated = await delivery.apply_receipt(reminder.provider_message_id, False, later)
+
+        reminders = await rows(session, Reminder)
+        events = await rows(session, InformingEvent)
+
+    # then
+    assert (applied, repeated) == (True, False)
+    failed, following = reminders
+    assert (failed.status, failed.error, failed.provider_message_id) == (
+        ReminderStatus.FAILED,
+        DeliveryError.UNDELIVERED,
+        reminder.provider_message_id,
+    )
+    assert (following.channel, following.status, following.previous_id) == (
+        Channel.EMAIL,
+        ReminderStatus.PENDING,
+        failed.id,
+    )
+    assert [e.outcome for e in events] == [InformingOutcome.SENT, InformingOutcome.FAILED]
+
+
 async def test_withdrawn_consent_stops_the_channel_and_an_exhausted_ladder_raises_a_task(
     db: RolledBackDatabase, sms_gateway: RunningGateway
 ) -> None:
