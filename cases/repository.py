@@ -1015,12 +1015,19 @@ class ConsentRepository(Repository[NotificationConsent]):
     async def for_patients(
         self, patient_ids: Sequence[int]
     ) -> dict[int, list[NotificationConsent]]:
-        return await self.first_per_parent(
-            col(NotificationConsent.patient_id),
-            patient_ids,
-            [SortKey(col(NotificationConsent.id))],
-            len(Channel),
+        """Each patient's consents, oldest first. A patient has at most one per channel (a unique
+        constraint), so a plain IN does what a window over the patients would, for less."""
+        grouped: dict[int, list[NotificationConsent]] = {id_: [] for id_ in patient_ids}
+        if not patient_ids:
+            return grouped
+        rows = await self.scalars(
+            sa.select(NotificationConsent)
+            .where(col(NotificationConsent.patient_id).in_(set(patient_ids)))
+            .order_by(col(NotificationConsent.patient_id), col(NotificationConsent.id))
         )
+        for row in rows:
+            grouped[row.patient_id].append(row)
+        return grouped
 
     async def current(self, patient_id: int, channel: Channel) -> NotificationConsent | None:
         found: NotificationConsent | None = await self.scalar(
