@@ -153,6 +153,28 @@ async def test_the_same_reminder_delivered_twice_reaches_the_gateway_once(
     ]
 
 
+async def test_a_send_takes_four_statements(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    # given
+    async with db.session() as session:
+        reminder = await reminder_for(session, MORNING)
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
+        db.statements.clear()
+
+        # when
+        attempt = await delivery.deliver(reminder.id, MORNING)
+
+    # then: the reminder with what it needs (locked), the consents, its update, the event
+    assert attempt.outcome is Outcome.SENT
+    assert [statement.split()[0] for statement in db.statements] == [
+        "SELECT",
+        "SELECT",
+        "UPDATE",
+        "INSERT",
+    ]
+
+
 async def test_a_sender_killed_after_the_gateway_call_never_makes_it_accept_twice(
     db: RolledBackDatabase, sms_gateway: RunningGateway
 ) -> None:
