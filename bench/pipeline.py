@@ -27,7 +27,7 @@ import httpx
 
 from bench import database, generate, processes
 from bench.pipeline_worker import CLOCK, DUE_AT, run_queue
-from bench.scenarios import drop_queue
+from bench.scenarios import drop_queues
 from core.broker import build_broker
 
 DISPATCH_ACTOR: Final = "reminders.dispatch_due"
@@ -53,6 +53,17 @@ def _start_worker(env: dict[str, str], threads: int, run: str, logs: Path) -> pr
         worker.stop()
         raise RuntimeError(f"the pipeline worker did not start; see {log}")
     return worker
+
+
+def _enqueue_dispatch(url: str, queue: str) -> None:
+    """What the scheduler does once a minute, on a connection closed at once (a long run would
+    outlast its heartbeats)."""
+    broker = build_broker(url)
+    try:
+        broker.declare_queue(queue)
+        broker.enqueue(dramatiq.Message(queue, DISPATCH_ACTOR, (), {}, {}))
+    finally:
+        broker.close()
 
 
 async def _statuses(dsn: str) -> dict[str, int]:
@@ -100,7 +111,6 @@ def pipeline_throughput(
         "DISPENSARY_LOG_LEVEL": "WARNING",
     }
     children: list[processes.Child] = []
-    broker = build_broker(url)
     try:
         gateway = processes.start(
             "sms-gateway", processes.uvicorn_command("bench.gateway:create_app", port), port,
@@ -110,10 +120,8 @@ def pipeline_throughput(
         worker = _start_worker(env, threads, run, logs)
         children.append(worker)
         worker_cpu, gateway_cpu = worker.cpu_seconds() or 0.0, gateway.cpu_seconds() or 0.0
-        dispatch_queue = run_queue(QUEUES[0], run)
-        broker.declare_queue(dispatch_queue)
         started = time.perf_counter()
-        broker.enqueue(dramatiq.Message(dispatch_queue, DISPATCH_ACTOR, (), {}, {}))
+        _enqueue_dispatch(url, run_queue(QUEUES[0], run))
         # The gateway answers cheaply while the messages arrive; the database is asked at the end.
         _wait(lambda: _gateway_counts(gateway)["accepted"], reminders, worker, 0.2)
         finished = _wait(lambda: asyncio.run(_statuses(dsn)).get("sent", 0), reminders, worker, 0.1)
@@ -139,9 +147,7 @@ def pipeline_throughput(
     finally:
         for child in reversed(children):
             child.stop()
-        for queue in QUEUES:
-            drop_queue(broker, run_queue(queue, run))
-        broker.close()
+        drop_queues(url, [run_queue(queue, run) for queue in QUEUES])
         if not keep:
             asyncio.run(database.drop(database_name))
     return result

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,17 +243,25 @@ async def missed_visit_scan(url: str, newly_missed: int = NEWLY_MISSED) -> dict[
     }
 
 
-def drop_queue(broker: Any, queue: str) -> None:
-    """Leave nothing behind on a server other checkouts use too."""
+def drop_queues(url: str, queues: Sequence[str]) -> None:
+    """Leave nothing behind on a server other checkouts use too.
+
+    On a connection of its own: one opened before a long run has missed its heartbeats by the
+    end of it, and RabbitMQ has closed it.
+    """
     from dramatiq.brokers.rabbitmq import RabbitmqBroker
     from dramatiq.brokers.redis import RedisBroker
 
-    if isinstance(broker, RedisBroker):
-        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-            broker.client.delete(f"dramatiq:{name}", f"dramatiq:{name}.msgs")
-    elif isinstance(broker, RabbitmqBroker):
-        for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
-            broker.channel.queue_delete(name)
+    broker = build_broker(url)
+    try:
+        for queue in queues:
+            for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
+                if isinstance(broker, RedisBroker):
+                    broker.client.delete(f"dramatiq:{name}", f"dramatiq:{name}.msgs")
+                elif isinstance(broker, RabbitmqBroker):
+                    broker.channel.queue_delete(name)
+    finally:
+        broker.close()
 
 
 def noop_actor_throughput(url: str, messages: int, threads: int) -> dict[str, Any]:
@@ -265,14 +274,16 @@ def noop_actor_throughput(url: str, messages: int, threads: int) -> dict[str, An
         for _ in range(messages):
             actor.send()
         enqueue_seconds = time.perf_counter() - started
+    finally:
+        broker.close()
+    try:
         output = subprocess.run(
             [sys.executable, "-m", "bench.noop_worker", url, queue, str(messages), str(threads)],
             check=True, capture_output=True, text=True, timeout=900,
         ).stdout  # fmt: skip
-        worker = json.loads(output.strip().splitlines()[-1])
-        drop_queue(broker, queue)
     finally:
-        broker.close()
+        drop_queues(url, [queue])
+    worker = json.loads(output.strip().splitlines()[-1])
     seconds = worker["seconds"]
     return {
         "messages": messages,
