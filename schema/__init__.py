@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -17,6 +18,7 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
 from schema.cost import cost_rule
@@ -32,20 +34,62 @@ MAX_COST = 10_000
 
 
 class RequestGuards(SchemaExtension):
-    """Adds the caller's permission rule and the cost limit to validation: a refused document
-    never reaches a resolver, so it runs no SQL."""
+    """Validates a document in two parts; a refused document never reaches a resolver, so it
+    runs no SQL.
+
+    The schema's own rules and the limits do not depend on the caller, and clients send the same
+    few documents: their verdict is kept per query text (a bounded cache). The caller's
+    permission rule and the cost limit, which reads the variables, run on every request.
+    """
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
 
-    def on_operation(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (
-            *context.validation_rules,
-            permission_rule(context.context.actor),
-            cost_rule(self.max_cost, context.variables),
-        )
+        schema = context.schema._schema
+        document = context.graphql_document
+        assert document is not None
+        rules = tuple(context.validation_rules)
+        errors = VERDICTS.get((context.query, rules)) if context.query else None
+        if errors is None:
+            errors = validate_document(schema, document, rules)
+            if context.query:
+                VERDICTS.put((context.query, rules), errors)
+        if not errors:
+            errors = validate(
+                schema,
+                document,
+                [
+                    permission_rule(context.context.actor),
+                    cost_rule(self.max_cost, context.variables),
+                ],
+            )
+        context.pre_execution_errors = errors
         yield
+
+
+class Verdicts:
+    """The fixed rules' errors per (query text, rules), the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.known: OrderedDict[tuple[str, tuple[Any, ...]], list[GraphQLError]] = OrderedDict()
+
+    def get(self, key: tuple[str, tuple[Any, ...]]) -> list[GraphQLError] | None:
+        errors = self.known.get(key)
+        if errors is None:
+            return None
+        self.known.move_to_end(key)
+        return list(errors)
+
+    def put(self, key: tuple[str, tuple[Any, ...]], errors: list[GraphQLError]) -> None:
+        self.known[key] = errors
+        if len(self.known) > self.size:
+            self.known.popitem(last=False)
+
+
+VERDICTS = Verdicts(256)
 
 
 # The limiters' rules, built once rather than per request.
@@ -67,8 +111,7 @@ def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> Dispe
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: RequestGuards(max_cost),
-        # Clients send the same few documents: parse each once (a bounded cache). Validation is
-        # not cached: the caller's permission and cost rules differ from request to request.
+        # Clients send the same few documents: parse each once (a bounded cache).
         ParserCache,
         MaskUnexpectedErrors,
     ]
