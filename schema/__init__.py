@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
@@ -21,10 +21,10 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
-from schema.cost import cost_rule
+from schema.cost import cost_errors
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
-from schema.permissions import permission_rule
+from schema.permissions import permission_profile, permission_rule
 from schema.queries import Query
 
 MAX_DEPTH = 12
@@ -34,12 +34,12 @@ MAX_COST = 10_000
 
 
 class RequestGuards(SchemaExtension):
-    """Validates a document in two parts; a refused document never reaches a resolver, so it
+    """Validates a document in three parts; a refused document never reaches a resolver, so it
     runs no SQL.
 
-    The schema's own rules and the limits do not depend on the caller, and clients send the same
-    few documents: their verdict is kept per query text (a bounded cache). The caller's
-    permission rule and the cost limit, which reads the variables, run on every request.
+    Clients send the same few documents, so verdicts are kept per query text (a bounded cache):
+    the schema's own rules and the limits once per text, the caller's permission rule once per
+    text and permission profile. The cost limit reads the variables and runs on every request.
     """
 
     def __init__(self, max_cost: int) -> None:
@@ -50,23 +50,32 @@ class RequestGuards(SchemaExtension):
         schema = context.schema._schema
         document = context.graphql_document
         assert document is not None
-        rules = tuple(context.validation_rules)
-        errors = VERDICTS.get((context.query, rules)) if context.query else None
-        if errors is None:
-            errors = validate_document(schema, document, rules)
-            if context.query:
-                VERDICTS.put((context.query, rules), errors)
+        actor = context.context.actor
+        errors = _kept(
+            (context.query, tuple(context.validation_rules)),
+            lambda: validate_document(schema, document, tuple(context.validation_rules)),
+        )
         if not errors:
-            errors = validate(
-                schema,
-                document,
-                [
-                    permission_rule(context.context.actor),
-                    cost_rule(self.max_cost, context.variables),
-                ],
+            errors = _kept(
+                (context.query, permission_profile(actor)),
+                lambda: validate(schema, document, [permission_rule(actor)]),
             )
+        if not errors:
+            errors = cost_errors(schema, document, context.variables, self.max_cost)
         context.pre_execution_errors = errors
         yield
+
+
+def _kept(
+    key: tuple[str | None, Any], verdict: Callable[[], list[GraphQLError]]
+) -> list[GraphQLError]:
+    """The verdict kept for `key`, or a fresh one (kept when the document came as text)."""
+    errors = VERDICTS.get(key) if key[0] else None
+    if errors is None:
+        errors = verdict()
+        if key[0]:
+            VERDICTS.put(key, errors)
+    return errors
 
 
 class Verdicts:
@@ -74,16 +83,16 @@ class Verdicts:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.known: OrderedDict[tuple[str, tuple[Any, ...]], list[GraphQLError]] = OrderedDict()
+        self.known: OrderedDict[tuple[str | None, Any], list[GraphQLError]] = OrderedDict()
 
-    def get(self, key: tuple[str, tuple[Any, ...]]) -> list[GraphQLError] | None:
+    def get(self, key: tuple[str | None, Any]) -> list[GraphQLError] | None:
         errors = self.known.get(key)
         if errors is None:
             return None
         self.known.move_to_end(key)
         return list(errors)
 
-    def put(self, key: tuple[str, tuple[Any, ...]], errors: list[GraphQLError]) -> None:
+    def put(self, key: tuple[str | None, Any], errors: list[GraphQLError]) -> None:
         self.known[key] = errors
         if len(self.known) > self.size:
             self.known.popitem(last=False)
