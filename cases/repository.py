@@ -327,42 +327,45 @@ class JobRunRepository(Repository[JobRun]):
 class VisitRepository(Repository[Visit]):
     model = Visit
 
-    async def overdue_planned(self, before: date, limit: int) -> Sequence[sa.Row[Any]]:
-        """Planned visits whose window ended before `before`, oldest first, locked for this scan.
+    async def flag_overdue(self, before: date, at: datetime, limit: int) -> Sequence[sa.Row[Any]]:
+        """Mark up to `limit` planned visits whose window ended before `before` as missed; returns
+        their id, case_id and window_end, oldest first.
 
-        Served by the partial index on planned visits: the cost follows the overdue rows,
-        not the size of the table.
+        One statement: the overdue rows are found through the partial index on planned visits
+        (the cost follows the overdue rows, not the size of the table) and locked with SKIP
+        LOCKED, so that two scans at once take different visits. The locking SELECT is a
+        materialized CTE, run once: as a plain IN subquery, a plan that rescans it (seen on
+        small tables) locks past the rows already updated and flags more than `limit`.
         """
-        statement = (
-            sa.select(
-                col(Visit.id),
-                col(Visit.case_id),
-                col(Visit.window_start),
-                col(SupervisionCase.patient_id),
-                col(SupervisionCase.representative_id),
-            )
-            .join(SupervisionCase, col(SupervisionCase.id) == col(Visit.case_id))
+        overdue = (
+            sa.select(col(Visit.id))
             .where(col(Visit.status) == VisitStatus.PLANNED, col(Visit.window_end) < before)
             .order_by(col(Visit.window_end), col(Visit.id))
             .limit(limit)
-            .with_for_update(of=Visit.__table__, skip_locked=True)  # type: ignore[attr-defined]
+            .with_for_update(skip_locked=True)
+            .cte("overdue")
+            .prefix_with("MATERIALIZED")
         )
-        return (await self.execute(statement)).all()
-
-    async def mark_missed(self, ids: Sequence[int], at: datetime) -> None:
-        await self.execute(
+        flagged = await self.execute(
             sa.update(Visit)
-            .where(col(Visit.id).in_(ids), col(Visit.status) == VisitStatus.PLANNED)
+            .where(
+                col(Visit.id).in_(sa.select(overdue.c.id)),
+                col(Visit.status) == VisitStatus.PLANNED,
+            )
             .values(
                 status=VisitStatus.MISSED,
                 missed_at=at,
                 updated_at=at,
                 changed_by="job:visits.flag_missed",
             )
+            .returning(col(Visit.id), col(Visit.case_id), col(Visit.window_end))
         )
+        return sorted(flagged.all(), key=lambda row: (row.window_end, row.id))
 
-    async def previous_outcomes(self, visit_ids: Sequence[int]) -> dict[int, VisitStatus | None]:
-        """For each visit, the status of the case's latest earlier visit that was attended or missed."""
+    async def missed_visit_facts(self, visit_ids: Sequence[int]) -> dict[int, sa.Row[Any]]:
+        """What following up each visit needs: its case's patient and representative, the
+        patient's contact data and time zone, and `previous`, the status of the case's latest
+        earlier visit that was attended or missed."""
         visits: sa.Table = Visit.__table__  # type: ignore[attr-defined]
         current = visits.alias("current")
         earlier = visits.alias("earlier")
@@ -379,11 +382,21 @@ class VisitRepository(Repository[Visit]):
             .scalar_subquery()
         )
         rows = await self.execute(
-            sa.select(current.c.id, previous_status.label("previous")).where(
-                current.c.id.in_(visit_ids)
+            sa.select(
+                current.c.id,
+                col(SupervisionCase.patient_id),
+                col(SupervisionCase.representative_id),
+                col(Patient.phone),
+                col(Patient.email),
+                col(Patient.postal_address),
+                col(Patient.time_zone),
+                previous_status.label("previous"),
             )
+            .join(SupervisionCase, col(SupervisionCase.id) == current.c.case_id)
+            .join(Patient, col(Patient.id) == col(SupervisionCase.patient_id))
+            .where(current.c.id.in_(visit_ids))
         )
-        return {row.id: row.previous for row in rows}
+        return {row.id: row for row in rows}
 
 
 class WorkItemRepository(Repository[WorkItem]):
@@ -1007,6 +1020,21 @@ class ConsentRepository(Repository[NotificationConsent]):
             [SortKey(col(NotificationConsent.id))],
             len(Channel),
         )
+
+    async def granted(self, patient_ids: Sequence[int]) -> dict[int, list[sa.Row[Any]]]:
+        """Each patient's consents as (channel, granted) rows, with no entity built."""
+        grouped: dict[int, list[sa.Row[Any]]] = {id_: [] for id_ in patient_ids}
+        if patient_ids:
+            rows = await self.execute(
+                sa.select(
+                    col(NotificationConsent.patient_id),
+                    col(NotificationConsent.channel),
+                    col(NotificationConsent.granted),
+                ).where(col(NotificationConsent.patient_id).in_(set(patient_ids)))
+            )
+            for row in rows:
+                grouped[row.patient_id].append(row)
+        return grouped
 
     async def current(self, patient_id: int, channel: Channel) -> NotificationConsent | None:
         found: NotificationConsent | None = await self.scalar(
