@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from cases.models import (
     Channel,
+    Insurer,
+    MedicalOrganization,
     NotificationConsent,
+    Patient,
     Reminder,
     ReminderKind,
+    Representative,
+    SupervisionCase,
     Visit,
     VisitStatus,
     WorkItem,
     WorkItemKind,
 )
 from cases.service import MissedVisitScan
-from tests.conftest import RolledBackDatabase
+from core.db import create_session_factory
+from tests.conftest import Database, RolledBackDatabase
 from tests.factories import Region, save
 
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -206,3 +214,54 @@ async def test_a_batch_is_five_statements_and_locks_what_it_takes(db: RolledBack
     assert len(statements) == 5
     if db.dialect == "postgresql":
         assert "FOR UPDATE SKIP LOCKED" in statements[0]
+
+
+async def test_two_scans_at_once_take_different_visits(database: Database) -> None:
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is no row to skip")
+    sessions = create_session_factory(database.engine)
+    # given: four overdue visits, committed, so that two connections see them
+    async with sessions() as session:
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        patient = await region.patient(insurer)
+        case = await region.case(patient, clinic, representative)
+        visits = [await region.visit(case, TODAY - timedelta(days=10 + n)) for n in range(4)]
+        await session.commit()
+    try:
+        # when: the second scan runs while the first holds its batch of two, uncommitted
+        async with sessions() as first, sessions() as second:
+            taken_first = await MissedVisitScan(first).run(NOW, 7, MOSCOW, batch_size=2)
+            taken_second = await asyncio.wait_for(
+                MissedVisitScan(second).run(NOW, 7, MOSCOW, batch_size=10), timeout=10
+            )
+            await second.commit()
+            await first.commit()
+
+        # then: neither waited for the other, and each visit was flagged by one of them
+        async with sessions() as session:
+            flagged = (
+                await session.execute(
+                    sa.select(WorkItem.visit_id).where(WorkItem.case_id == case.id)
+                )
+            ).scalars()
+            statuses = (
+                await session.execute(sa.select(Visit.status).where(Visit.case_id == case.id))
+            ).scalars()
+            assert (taken_first, taken_second) == (2, 2)
+            assert sorted(flagged) == sorted(visit.id for visit in visits)
+            assert set(statuses) == {VisitStatus.MISSED}
+    finally:
+        async with sessions() as session:
+            for statement in [
+                sa.delete(Reminder).where(Reminder.case_id == case.id),
+                sa.delete(WorkItem).where(WorkItem.case_id == case.id),
+                sa.delete(Visit).where(Visit.case_id == case.id),
+                sa.delete(SupervisionCase).where(SupervisionCase.id == case.id),
+                sa.delete(Patient).where(Patient.id == patient.id),
+                sa.delete(Representative).where(Representative.id == representative.id),
+                sa.delete(MedicalOrganization).where(MedicalOrganization.id == clinic.id),
+                sa.delete(Insurer).where(Insurer.id == insurer.id),
+            ]:
+                await session.execute(statement)
+            await session.commit()
