@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -136,6 +137,9 @@ def serve(
         typer.echo(f'  {{"Authorization": "Bearer {token}"}}')
     if in_process:
         typer.echo("worker and scheduler: running in this process")
+    # Everything loaded so far (modules, the schema, the mappers) lives as long as the process:
+    # keep it out of the collector's full passes, which otherwise stall a request now and then.
+    gc.freeze()
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 

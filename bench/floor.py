@@ -2,14 +2,17 @@
 
 It answers the worklist and the patient card with the same statements the API issues (one per
 level of the document, never one per row) and the same JSON, serialised with orjson, and
-nothing else: no GraphQL parsing or validation, no ORM, no middleware, no session. Whatever
-the API's throughput falls short of this is the cost of those layers.
+nothing else: no GraphQL parsing or validation, no ORM, no middleware, no session. Like the
+API it runs each request in one transaction, and the patient card writes the same audit row
+(152-ФЗ: every read of a card is recorded), so both pay the same commit. Whatever the API's
+throughput falls short of this is the cost of those layers.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -45,7 +48,13 @@ SELECT DISTINCT ON (case_id) case_id, window_start, window_end FROM visit
 WHERE case_id = ANY($1::bigint[]) AND status = 'planned' ORDER BY case_id, window_start, id
 """
 PATIENT = """
-SELECT id, last_name, first_name, middle_name, birth_date, phone FROM patient WHERE id = $1
+SELECT id, last_name, first_name, middle_name, birth_date, phone, insurer_id FROM patient
+WHERE id = $1
+"""
+READ_AUDIT = """
+INSERT INTO audit_event (actor, action, entity_type, entity_id, changes, request_id, occurred_at,
+                         patient_id, insurer_id)
+VALUES ('bench', 'patient.read', 'Patient', $1, '{}', $2, now(), $1, $3)
 """
 CONSENTS = "SELECT channel, granted FROM notification_consent WHERE patient_id = $1 ORDER BY id"
 PATIENT_CASES = """
@@ -146,6 +155,7 @@ async def patient_card(
     patient = await connection.fetchrow(PATIENT, patient_id)
     if patient is None:
         return {"patient": None}
+    await connection.execute(READ_AUDIT, patient_id, uuid.uuid4().hex, patient["insurer_id"])
     consents = await connection.fetch(CONSENTS, patient_id)
     attempt = await connection.fetchrow(LAST_ATTEMPTS, [patient_id])
     reminder = await connection.fetchrow(LAST_REMINDERS, [patient_id])
@@ -204,7 +214,7 @@ async def graphql(request: Request) -> Response:
     body = orjson.loads(await request.body())
     variables = body.get("variables") or {}
     pool: asyncpg.Pool = request.app.state.pool
-    async with pool.acquire() as connection:
+    async with pool.acquire() as connection, connection.transaction():
         if body.get("query") == WORKLIST:
             data = await worklist(connection, _decode(variables["rep"]), int(variables["first"]))
         elif body.get("query") == PATIENT_CARD:

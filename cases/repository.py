@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Any, Generic, Self, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -101,6 +102,30 @@ class Repository(Generic[M]):
             if rows is not None:
                 return await self.session.execute(statement, list(rows))
             return await self.session.execute(statement)
+
+    async def insert_rows(self, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """Run the INSERT `statement` (with its ON CONFLICT clause) for `rows`, all with the same keys.
+
+        On PostgreSQL the rows travel as one array per column and the server runs a single
+        `INSERT … SELECT … FROM unnest(…)`, where an executemany runs the statement once per
+        row (2.3 times slower for a scan batch's reminders, measured). SQLite takes them as
+        one executemany.
+        """
+        if not rows:
+            return
+        if not on_postgresql(self.session):
+            await self.execute(statement, rows)
+            return
+        columns = statement.table.c
+        names = list(rows[0])
+        arrays = [
+            sa.bindparam(
+                None, [row[name] for row in rows], type_=ARRAY(_element_type(columns[name]))
+            )
+            for name in names
+        ]
+        unnested = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+        await self.execute(statement.from_select(names, sa.select(unnested)))
 
     async def scalars(self, statement: sa.Select[Any]) -> Sequence[Any]:
         return (await self.execute(statement)).scalars().all()
@@ -271,10 +296,21 @@ class AuditRepository(Repository[AuditEvent]):
         )
 
 
+def _element_type(column: sa.Column[Any]) -> Any:
+    """The type of an array of `column`'s values. Enum members (all str enums) go as the strings
+    they are and the column's CHECK constraint holds them to the enum: SQLAlchemy's check of
+    each value in Python cost 0.25 s of CPU per 10,000 missed visits, 8 % of the scan's."""
+    return sa.String() if isinstance(column.type, sa.Enum) else column.type
+
+
+def on_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
 def upsert_insert(session: AsyncSession, model: type[SQLModel]) -> Any:
     """An INSERT of the session's dialect that takes ON CONFLICT clauses (PostgreSQL and SQLite)."""
     table = model.__table__  # type: ignore[attr-defined]
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if on_postgresql(session):
         return postgresql_insert(table)
     return sqlite_insert(table)
 
@@ -300,42 +336,45 @@ class JobRunRepository(Repository[JobRun]):
 class VisitRepository(Repository[Visit]):
     model = Visit
 
-    async def overdue_planned(self, before: date, limit: int) -> Sequence[sa.Row[Any]]:
-        """Planned visits whose window ended before `before`, oldest first, locked for this scan.
+    async def flag_overdue(self, before: date, at: datetime, limit: int) -> Sequence[sa.Row[Any]]:
+        """Mark up to `limit` planned visits whose window ended before `before` as missed; returns
+        their id, case_id and window_end, oldest first.
 
-        Served by the partial index on planned visits: the cost follows the overdue rows,
-        not the size of the table.
+        One statement: the overdue rows are found through the partial index on planned visits
+        (the cost follows the overdue rows, not the size of the table) and locked with SKIP
+        LOCKED, so that two scans at once take different visits. The locking SELECT is a
+        materialized CTE, run once: as a plain IN subquery, a plan that rescans it (seen on
+        small tables) locks past the rows already updated and flags more than `limit`.
         """
-        statement = (
-            sa.select(
-                col(Visit.id),
-                col(Visit.case_id),
-                col(Visit.window_start),
-                col(SupervisionCase.patient_id),
-                col(SupervisionCase.representative_id),
-            )
-            .join(SupervisionCase, col(SupervisionCase.id) == col(Visit.case_id))
+        overdue = (
+            sa.select(col(Visit.id))
             .where(col(Visit.status) == VisitStatus.PLANNED, col(Visit.window_end) < before)
             .order_by(col(Visit.window_end), col(Visit.id))
             .limit(limit)
-            .with_for_update(of=Visit.__table__, skip_locked=True)  # type: ignore[attr-defined]
+            .with_for_update(skip_locked=True)
+            .cte("overdue")
+            .prefix_with("MATERIALIZED")
         )
-        return (await self.execute(statement)).all()
-
-    async def mark_missed(self, ids: Sequence[int], at: datetime) -> None:
-        await self.execute(
+        flagged = await self.execute(
             sa.update(Visit)
-            .where(col(Visit.id).in_(ids), col(Visit.status) == VisitStatus.PLANNED)
+            .where(
+                col(Visit.id).in_(sa.select(overdue.c.id)),
+                col(Visit.status) == VisitStatus.PLANNED,
+            )
             .values(
                 status=VisitStatus.MISSED,
                 missed_at=at,
                 updated_at=at,
                 changed_by="job:visits.flag_missed",
             )
+            .returning(col(Visit.id), col(Visit.case_id), col(Visit.window_end))
         )
+        return sorted(flagged.all(), key=lambda row: (row.window_end, row.id))
 
-    async def previous_outcomes(self, visit_ids: Sequence[int]) -> dict[int, VisitStatus | None]:
-        """For each visit, the status of the case's latest earlier visit that was attended or missed."""
+    async def missed_visit_facts(self, visit_ids: Sequence[int]) -> dict[int, sa.Row[Any]]:
+        """What following up each visit needs: its case's patient and representative, the
+        patient's contact data and time zone, and `previous`, the status of the case's latest
+        earlier visit that was attended or missed."""
         visits: sa.Table = Visit.__table__  # type: ignore[attr-defined]
         current = visits.alias("current")
         earlier = visits.alias("earlier")
@@ -352,11 +391,21 @@ class VisitRepository(Repository[Visit]):
             .scalar_subquery()
         )
         rows = await self.execute(
-            sa.select(current.c.id, previous_status.label("previous")).where(
-                current.c.id.in_(visit_ids)
+            sa.select(
+                current.c.id,
+                col(SupervisionCase.patient_id),
+                col(SupervisionCase.representative_id),
+                col(Patient.phone),
+                col(Patient.email),
+                col(Patient.postal_address),
+                col(Patient.time_zone),
+                previous_status.label("previous"),
             )
+            .join(SupervisionCase, col(SupervisionCase.id) == current.c.case_id)
+            .join(Patient, col(Patient.id) == col(SupervisionCase.patient_id))
+            .where(current.c.id.in_(visit_ids))
         )
-        return {row.id: row.previous for row in rows}
+        return {row.id: row for row in rows}
 
 
 class WorkItemRepository(Repository[WorkItem]):
@@ -365,7 +414,7 @@ class WorkItemRepository(Repository[WorkItem]):
     async def raise_many(self, items: Sequence[dict[str, Any]]) -> None:
         """Insert work items; one whose dedup key was raised before is skipped."""
         if items:
-            await self.execute(insert_ignoring_duplicates(self.session, WorkItem), items)
+            await self.insert_rows(insert_ignoring_duplicates(self.session, WorkItem), items)
 
 
 @dataclass(frozen=True)
@@ -680,9 +729,14 @@ class ReminderRepository(Repository[Reminder]):
         cancelled one (the visit was moved and moved back) becomes pending again."""
         if not rows:
             return
+        # One statement may not upsert a key twice; the first row of a key wins, as it would
+        # row by row (the second would find the key pending and leave it).
+        unique: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            unique.setdefault(row["idempotency_key"], row)
         table = Reminder.__table__  # type: ignore[attr-defined]
         statement = upsert_insert(self.session, Reminder)
-        await self.execute(
+        await self.insert_rows(
             statement.on_conflict_do_update(
                 index_elements=[table.c.idempotency_key],
                 set_={
@@ -693,7 +747,7 @@ class ReminderRepository(Repository[Reminder]):
                 },
                 where=table.c.status == ReminderStatus.CANCELLED.value,
             ),
-            rows,
+            list(unique.values()),
         )
 
     async def cancel_pending(
@@ -1027,6 +1081,21 @@ class ConsentRepository(Repository[NotificationConsent]):
         )
         for row in rows:
             grouped[row.patient_id].append(row)
+        return grouped
+
+    async def granted(self, patient_ids: Sequence[int]) -> dict[int, list[sa.Row[Any]]]:
+        """Each patient's consents as (channel, granted) rows, with no entity built."""
+        grouped: dict[int, list[sa.Row[Any]]] = {id_: [] for id_ in patient_ids}
+        if patient_ids:
+            rows = await self.execute(
+                sa.select(
+                    col(NotificationConsent.patient_id),
+                    col(NotificationConsent.channel),
+                    col(NotificationConsent.granted),
+                ).where(col(NotificationConsent.patient_id).in_(set(patient_ids)))
+            )
+            for row in rows:
+                grouped[row.patient_id].append(row)
         return grouped
 
     async def current(self, patient_id: int, channel: Channel) -> NotificationConsent | None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -155,7 +155,6 @@ class MissedVisitScan:
         self.rules = rules or CaseRules()
         self.visits = VisitRepository.from_session(session)
         self.work_items = WorkItemRepository.from_session(session)
-        self.patients = PatientRepository.from_session(session)
         self.consents = ConsentRepository.from_session(session)
         self.reminders = ReminderRepository.from_session(session)
 
@@ -164,51 +163,47 @@ class MissedVisitScan:
     ) -> int:
         """Flag one batch; returns how many visits it flagged (call again while it returns a full batch)."""
         cutoff = now.astimezone(zone).date() - timedelta(days=grace_days)
-        overdue = await self.visits.overdue_planned(before=cutoff, limit=batch_size)
-        if not overdue:
+        flagged = await self.visits.flag_overdue(before=cutoff, at=now, limit=batch_size)
+        if not flagged:
             return 0
-        ids = [row.id for row in overdue]
-        await self.visits.mark_missed(ids, now)
-        previous = await self.visits.previous_outcomes(ids)
-        await self.work_items.raise_many(
-            [self._work_item(row, previous.get(row.id), now) for row in overdue]
-        )
-        await self._plan_follow_up(overdue, now)
-        return len(ids)
-
-    async def _plan_follow_up(self, overdue: Sequence[Any], now: datetime) -> None:
-        """The re-booking reminder and the call task each miss implies, in the same transaction."""
-        patient_ids = list({row.patient_id for row in overdue})
-        patients = await self.patients.get_many(patient_ids)
-        consents = await self.consents.for_patients(patient_ids)
-        rows: list[dict[str, Any]] = []
-        for row in overdue:
-            patient = patients[row.patient_id]
-            zone = ZoneInfo(patient.time_zone)
+        # Read after the update, so that a visit's previous outcome sees an earlier visit of
+        # the same case flagged in this batch.
+        facts = await self.visits.missed_visit_facts([row.id for row in flagged])
+        consents = await self.consents.granted(list({row.patient_id for row in facts.values()}))
+        items: list[dict[str, Any]] = []
+        reminders: list[dict[str, Any]] = []
+        for row in flagged:
+            known = facts[row.id]
+            items.append(self._work_item(row.id, row.case_id, known, now))
+            patient_zone = ZoneInfo(known.time_zone)
             planned = reminders_after_miss(
                 self.rules.policy,
                 visit_id=row.id,
-                missed_on=now.astimezone(zone).date(),
-                zone=zone,
-                reachability=reachability_of(patient, consents[row.patient_id]),
+                missed_on=now.astimezone(patient_zone).date(),
+                zone=patient_zone,
+                reachability=reachability_of(known, consents[known.patient_id]),
                 now=now,
             )
-            rows += _outbox_rows(planned, row.patient_id, row.case_id, row.id)
-        await self.reminders.plan(rows)
+            reminders += _outbox_rows(planned, known.patient_id, row.case_id, row.id)
+        await self.work_items.raise_many(items)
+        await self.reminders.plan(reminders)
+        return len(flagged)
 
     @staticmethod
-    def _work_item(row: Any, previous: VisitStatus | None, now: datetime) -> dict[str, Any]:
-        kind, priority = missed_visit_work_item(second_in_a_row=previous == VisitStatus.MISSED)
+    def _work_item(visit_id: int, case_id: int, known: Any, now: datetime) -> dict[str, Any]:
+        kind, priority = missed_visit_work_item(
+            second_in_a_row=known.previous == VisitStatus.MISSED
+        )
         return {
             "kind": kind,
-            "owner_id": row.representative_id,
-            "patient_id": row.patient_id,
-            "case_id": row.case_id,
-            "visit_id": row.id,
+            "owner_id": known.representative_id,
+            "patient_id": known.patient_id,
+            "case_id": case_id,
+            "visit_id": visit_id,
             "priority": priority,
             "due_at": now,
             "status": WorkItemStatus.OPEN,
-            "dedup_key": missed_visit_dedup_key(row.id),
+            "dedup_key": missed_visit_dedup_key(visit_id),
             "created_at": now,
         }
 
@@ -478,7 +473,25 @@ class PatientService:
         return consent
 
 
-def reachability_of(patient: Patient, consents: Sequence[NotificationConsent]) -> Reachability:
+class ContactData(Protocol):
+    """A patient's contact data: an entity, or a row that selected these columns."""
+
+    @property
+    def phone(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def postal_address(self) -> str | None: ...
+
+
+class ChannelConsent(Protocol):
+    @property
+    def channel(self) -> Channel: ...
+    @property
+    def granted(self) -> bool: ...
+
+
+def reachability_of(patient: ContactData, consents: Iterable[ChannelConsent]) -> Reachability:
     """What contact data the patient has and which channels they have not withdrawn."""
     return Reachability(
         phone=patient.phone is not None,

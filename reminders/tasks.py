@@ -23,6 +23,8 @@ from reminders.database import worker_sessions
 
 log = structlog.get_logger(__name__)
 
+# Batches of 1,000 to 5,000 scanned no faster (a batch is five statements whatever its size);
+# 500 keeps each transaction, and the visits it locks, small.
 SCAN_BATCH = 500
 DISPATCH_BATCH = 500
 TEN_MINUTES_MS = 10 * 60 * 1000

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, validate
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -17,12 +18,13 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
-from schema.cost import cost_rule
+from schema.cost import cost_errors
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
-from schema.permissions import permission_rule
+from schema.permissions import permission_profile, permission_rule
 from schema.queries import Query
 
 MAX_DEPTH = 12
@@ -32,20 +34,71 @@ MAX_COST = 10_000
 
 
 class RequestGuards(SchemaExtension):
-    """Adds the caller's permission rule and the cost limit to validation: a refused document
-    never reaches a resolver, so it runs no SQL."""
+    """Validates a document in three parts; a refused document never reaches a resolver, so it
+    runs no SQL.
+
+    Clients send the same few documents, so verdicts are kept per query text (a bounded cache):
+    the schema's own rules and the limits once per text, the caller's permission rule once per
+    text and permission profile. The cost limit reads the variables and runs on every request.
+    """
 
     def __init__(self, max_cost: int) -> None:
         self.max_cost = max_cost
 
-    def on_operation(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
         context = self.execution_context
-        context.validation_rules = (
-            *context.validation_rules,
-            permission_rule(context.context.actor),
-            cost_rule(self.max_cost, context.variables),
+        schema = context.schema._schema
+        document = context.graphql_document
+        assert document is not None
+        actor = context.context.actor
+        errors = _kept(
+            (context.query, tuple(context.validation_rules)),
+            lambda: validate_document(schema, document, tuple(context.validation_rules)),
         )
+        if not errors:
+            errors = _kept(
+                (context.query, permission_profile(actor)),
+                lambda: validate(schema, document, [permission_rule(actor)]),
+            )
+        if not errors:
+            errors = cost_errors(schema, document, context.variables, self.max_cost)
+        context.pre_execution_errors = errors
         yield
+
+
+def _kept(
+    key: tuple[str | None, Any], verdict: Callable[[], list[GraphQLError]]
+) -> list[GraphQLError]:
+    """The verdict kept for `key`, or a fresh one (kept when the document came as text)."""
+    errors = VERDICTS.get(key) if key[0] else None
+    if errors is None:
+        errors = verdict()
+        if key[0]:
+            VERDICTS.put(key, errors)
+    return errors
+
+
+class Verdicts:
+    """The fixed rules' errors per (query text, rules), the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.known: OrderedDict[tuple[str | None, Any], list[GraphQLError]] = OrderedDict()
+
+    def get(self, key: tuple[str | None, Any]) -> list[GraphQLError] | None:
+        errors = self.known.get(key)
+        if errors is None:
+            return None
+        self.known.move_to_end(key)
+        return list(errors)
+
+    def put(self, key: tuple[str | None, Any], errors: list[GraphQLError]) -> None:
+        self.known[key] = errors
+        if len(self.known) > self.size:
+            self.known.popitem(last=False)
+
+
+VERDICTS = Verdicts(256)
 
 
 # The limiters' rules, built once rather than per request.
@@ -67,8 +120,7 @@ def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> Dispe
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: RequestGuards(max_cost),
-        # Clients send the same few documents: parse each once (a bounded cache). Validation is
-        # not cached: the caller's permission and cost rules differ from request to request.
+        # Clients send the same few documents: parse each once (a bounded cache).
         ParserCache,
         MaskUnexpectedErrors,
     ]

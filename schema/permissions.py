@@ -138,6 +138,11 @@ def is_permitted(actor: Actor, operation: str) -> bool:
     return rule.admits(actor)
 
 
+def permission_profile(actor: Actor) -> tuple[Any, ...]:
+    """All that `permission_rule` reads of a caller: callers with one profile get one verdict."""
+    return (actor.role, actor.level, actor.scopes)
+
+
 def permission_rule(actor: Actor) -> type[ValidationRule]:
     """A validation rule bound to the caller: refused fields fail the document before it runs."""
 

@@ -49,6 +49,7 @@ from cases.service import (
 )
 from cases.statistics import Period, StatisticsService
 from schema.ids import optional_row_id, row_id
+from schema.relations import constant_count, nested_page
 from schema.relay import Connection
 from schema.types import (
     Appeal,
@@ -67,8 +68,6 @@ from schema.types import (
     SupervisionRule,
     Visit,
     WorkItem,
-    constant_count,
-    nested_page,
 )
 
 strawberry.enum(CaseOrder, name="SupervisionCaseOrderField")
@@ -419,7 +418,7 @@ class Query:
         page, count = await operations.page(domain_filter, PageRequest.of(first, after))
         base = Connection.of(page, Reminder.from_model, count)
         return ReminderConnection(
-            edges=base.edges,
+            items=base.items,
             page_info=base.page_info,
             count_rows=count,
             counts_by_status=lambda: operations.counts(domain_filter),

@@ -13,9 +13,10 @@ from strawberry.scalars import JSON
 
 from cases import models
 from cases.actor import Role
-from cases.pagination import MAX_PAGE_SIZE, Page, PageRequest, build_page
+from cases.pagination import MAX_PAGE_SIZE
 from cases.service import PatientService
 from schema.context import Context
+from schema.relations import connection, constant_count, nested_page, one
 from schema.relay import Connection
 
 Info = strawberry.Info[Context, Any]
@@ -49,28 +50,6 @@ for _enum in (
     Role,
 ):
     strawberry.enum(_enum)
-
-
-def first_of(first: int | None) -> int:
-    return PageRequest.of(first, None).first
-
-
-def nested_page(rows: Sequence[Any], first: int, keys: Sequence[str]) -> Page[Any]:
-    """A page cut from the first N+1 rows of a parent, with cursors of the root connection's order."""
-    return build_page(
-        rows, lambda row: [getattr(row, key) for key in keys], PageRequest(first, None)
-    )
-
-
-async def constant_count(value: int) -> int:
-    """A connection's total when it is already known (a list held in full)."""
-    return value
-
-
-def _sliced_connection(rows: Sequence[Any], size: int, to_node: Any) -> Connection[Any]:
-    """A nested connection of a few rows whose total is what was fetched (no count query)."""
-    page = nested_page(rows, size, ["id"])
-    return Connection.of(page, to_node, lambda: constant_count(len(rows)))
 
 
 class ModelNode(relay.Node):
@@ -174,9 +153,7 @@ class Representative(ModelNode):
             insurer_id=row.insurer_id,
         )
 
-    @strawberry.field
-    async def insurer(self, info: Info) -> Insurer:
-        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+    insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
 
 @strawberry.type
@@ -214,11 +191,9 @@ class ContactAttempt(ModelNode):
             representative_id=row.representative_id,
         )
 
-    @strawberry.field
-    async def representative(self, info: Info) -> Representative:
-        return Representative.from_model(
-            await info.context.loaders.representative.load(self.representative_id)
-        )
+    representative: Representative = one(
+        "representative", "representative_id", lambda: Representative
+    )
 
 
 @strawberry.type
@@ -264,15 +239,14 @@ class Reminder(ModelNode):
             previous_id=row.previous_id,
         )
 
-    @strawberry.field
-    async def patient(self, info: Info) -> Patient:
-        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+    patient: Patient = one("patient", "patient_id", lambda: Patient)
 
-    @strawberry.field(description="The reminder on the previous channel that this one replaces.")
-    async def previous(self, info: Info) -> Reminder | None:
-        if self.previous_id is None:
-            return None
-        return Reminder.from_model(await info.context.loaders.reminder.load(self.previous_id))
+    previous: Reminder | None = one(
+        "reminder",
+        "previous_id",
+        lambda: Reminder,
+        description="The reminder on the previous channel that this one replaces.",
+    )
 
 
 @strawberry.type
@@ -379,16 +353,11 @@ class Patient(ModelNode):
         await cls.on_read(info, [row])
         return cls.from_model(row)
 
-    @strawberry.field
-    async def insurer(self, info: Info) -> Insurer:
-        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+    insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
-    @strawberry.field
-    async def attached_clinic(self, info: Info) -> MedicalOrganization | None:
-        if self.attached_clinic_id is None:
-            return None
-        row = await info.context.loaders.clinic.load(self.attached_clinic_id)
-        return MedicalOrganization.from_model(row)
+    attached_clinic: MedicalOrganization | None = one(
+        "clinic", "attached_clinic_id", lambda: MedicalOrganization
+    )
 
     @strawberry.field(description="Consent per channel (at most one per channel).")
     async def consents(self, info: Info) -> Connection[NotificationConsent]:
@@ -398,41 +367,27 @@ class Patient(ModelNode):
             page, NotificationConsent.from_model, lambda: constant_count(len(rows))
         )
 
-    @strawberry.field(
-        description=f"The patient's cases, oldest first; page on with supervisionCases (max {MAX_PAGE_SIZE})."
+    cases: Connection[SupervisionCase] = connection(
+        "cases_of_patient",
+        lambda: SupervisionCase,
+        ["id"],
+        count="case_count_of_patient",
+        description=f"The patient's cases, oldest first; page on with supervisionCases (max {MAX_PAGE_SIZE}).",
     )
-    async def cases(self, info: Info, first: int | None = None) -> Connection[SupervisionCase]:
-        size = first_of(first)
-        rows = await info.context.loaders.cases_of_patient.load((self.id, size))
-        return Connection.of(
-            nested_page(rows, size, ["id"]),
-            SupervisionCase.from_model,
-            lambda: info.context.loaders.case_count_of_patient.load(self.id),
-        )
 
-    @strawberry.field(
-        description=f"How the patient was informed, latest first; page on with informingEvents (max {MAX_PAGE_SIZE})."
+    informing_events: Connection[InformingEvent] = connection(
+        "informing_events_of_patient",
+        lambda: InformingEvent,
+        ["occurred_at", "id"],
+        count="informing_event_count_of_patient",
+        description=f"How the patient was informed, latest first; page on with informingEvents (max {MAX_PAGE_SIZE}).",
     )
-    async def informing_events(
-        self, info: Info, first: int | None = None
-    ) -> Connection[InformingEvent]:
-        size = first_of(first)
-        rows = await info.context.loaders.informing_events_of_patient.load((self.id, size))
-        return Connection.of(
-            nested_page(rows, size, ["occurred_at", "id"]),
-            InformingEvent.from_model,
-            lambda: info.context.loaders.informing_event_count_of_patient.load(self.id),
-        )
 
-    @strawberry.field
-    async def last_contact_attempt(self, info: Info) -> ContactAttempt | None:
-        row = await info.context.loaders.last_contact_of_patient.load(self.id)
-        return ContactAttempt.from_model(row) if row else None
+    last_contact_attempt: ContactAttempt | None = one(
+        "last_contact_of_patient", "id", lambda: ContactAttempt
+    )
 
-    @strawberry.field
-    async def last_reminder(self, info: Info) -> Reminder | None:
-        row = await info.context.loaders.last_reminder_of_patient.load(self.id)
-        return Reminder.from_model(row) if row else None
+    last_reminder: Reminder | None = one("last_reminder_of_patient", "id", lambda: Reminder)
 
 
 @strawberry.type
@@ -476,47 +431,32 @@ class SupervisionCase(ModelNode):
             representative_id=row.representative_id,
         )
 
-    @strawberry.field
-    async def patient(self, info: Info) -> Patient:
-        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+    patient: Patient = one("patient", "patient_id", lambda: Patient)
 
-    @strawberry.field
-    async def clinic(self, info: Info) -> MedicalOrganization:
-        return MedicalOrganization.from_model(
-            await info.context.loaders.clinic.load(self.clinic_id)
-        )
+    clinic: MedicalOrganization = one("clinic", "clinic_id", lambda: MedicalOrganization)
 
-    @strawberry.field
-    async def representative(self, info: Info) -> Representative | None:
-        if self.representative_id is None:
-            return None
-        row = await info.context.loaders.representative.load(self.representative_id)
-        return Representative.from_model(row) if row else None
-
-    @strawberry.field(description="The earliest planned visit.")
-    async def next_visit(self, info: Info) -> Visit | None:
-        row = await info.context.loaders.next_visit_of_case.load(self.id)
-        return Visit.from_model(row) if row else None
-
-    @strawberry.field(
-        description="Visits by window, oldest first; page on with visits(filter: {caseId})."
+    representative: Representative | None = one(
+        "representative", "representative_id", lambda: Representative
     )
-    async def visits(self, info: Info, first: int | None = None) -> Connection[Visit]:
-        size = first_of(first)
-        rows = await info.context.loaders.visits_of_case.load((self.id, size))
-        return Connection.of(
-            nested_page(rows, size, ["window_start", "id"]),
-            Visit.from_model,
-            lambda: info.context.loaders.visit_count_of_case.load(self.id),
-        )
 
-    @strawberry.field(description="Quality-of-care examinations of this case, latest first.")
-    async def examinations(
-        self, info: Info, first: int | None = None
-    ) -> Connection[QualityExamination]:
-        size = first_of(first)
-        rows = await info.context.loaders.examinations_of_case.load((self.id, size))
-        return _sliced_connection(rows, size, QualityExamination.from_model)
+    next_visit: Visit | None = one(
+        "next_visit_of_case", "id", lambda: Visit, description="The earliest planned visit."
+    )
+
+    visits: Connection[Visit] = connection(
+        "visits_of_case",
+        lambda: Visit,
+        ["window_start", "id"],
+        count="visit_count_of_case",
+        description="Visits by window, oldest first; page on with visits(filter: {caseId}).",
+    )
+
+    examinations: Connection[QualityExamination] = connection(
+        "examinations_of_case",
+        lambda: QualityExamination,
+        ["id"],
+        description="Quality-of-care examinations of this case, latest first.",
+    )
 
 
 @strawberry.type
@@ -550,9 +490,7 @@ class Visit(ModelNode):
             case_id=row.case_id,
         )
 
-    @strawberry.field
-    async def case(self, info: Info) -> SupervisionCase:
-        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+    case: SupervisionCase = one("case", "case_id", lambda: SupervisionCase)
 
 
 @strawberry.type
@@ -592,36 +530,20 @@ class WorkItem(ModelNode):
             owner_id=row.owner_id,
         )
 
-    @strawberry.field(description="Null only for an appeal of a person not known as a patient.")
-    async def patient(self, info: Info) -> Patient | None:
-        if self.patient_id is None:
-            return None
-        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+    patient: Patient | None = one(
+        "patient",
+        "patient_id",
+        lambda: Patient,
+        description="Null only for an appeal of a person not known as a patient.",
+    )
 
-    @strawberry.field
-    async def appeal(self, info: Info) -> Appeal | None:
-        if self.appeal_id is None:
-            return None
-        return Appeal.from_model(await info.context.loaders.appeal.load(self.appeal_id))
+    appeal: Appeal | None = one("appeal", "appeal_id", lambda: Appeal)
 
-    @strawberry.field
-    async def case(self, info: Info) -> SupervisionCase | None:
-        if self.case_id is None:
-            return None
-        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+    case: SupervisionCase | None = one("case", "case_id", lambda: SupervisionCase)
 
-    @strawberry.field
-    async def visit(self, info: Info) -> Visit | None:
-        if self.visit_id is None:
-            return None
-        return Visit.from_model(await info.context.loaders.visit.load(self.visit_id))
+    visit: Visit | None = one("visit", "visit_id", lambda: Visit)
 
-    @strawberry.field
-    async def owner(self, info: Info) -> Representative | None:
-        if self.owner_id is None:
-            return None
-        row = await info.context.loaders.representative.load(self.owner_id)
-        return Representative.from_model(row) if row else None
+    owner: Representative | None = one("representative", "owner_id", lambda: Representative)
 
 
 @strawberry.type
@@ -651,12 +573,9 @@ class Me:
     label: str
     representative_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def representative(self, info: Info) -> Representative | None:
-        if self.representative_id is None:
-            return None
-        row = await info.context.loaders.representative.load(self.representative_id)
-        return Representative.from_model(row) if row else None
+    representative: Representative | None = one(
+        "representative", "representative_id", lambda: Representative
+    )
 
 
 @strawberry.type(
@@ -755,45 +674,29 @@ class Appeal(ModelNode):
             representative_id=row.representative_id,
         )
 
-    @strawberry.field
-    async def insurer(self, info: Info) -> Insurer:
-        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+    insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
-    @strawberry.field
-    async def patient(self, info: Info) -> Patient | None:
-        if self.patient_id is None:
-            return None
-        return Patient.from_model(await info.context.loaders.patient.load(self.patient_id))
+    patient: Patient | None = one("patient", "patient_id", lambda: Patient)
 
-    @strawberry.field(description="The clinic concerned; always present on a complaint.")
-    async def clinic(self, info: Info) -> MedicalOrganization | None:
-        if self.clinic_id is None:
-            return None
-        return MedicalOrganization.from_model(
-            await info.context.loaders.clinic.load(self.clinic_id)
-        )
+    clinic: MedicalOrganization | None = one(
+        "clinic",
+        "clinic_id",
+        lambda: MedicalOrganization,
+        description="The clinic concerned; always present on a complaint.",
+    )
 
-    @strawberry.field
-    async def case(self, info: Info) -> SupervisionCase | None:
-        if self.case_id is None:
-            return None
-        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+    case: SupervisionCase | None = one("case", "case_id", lambda: SupervisionCase)
 
-    @strawberry.field
-    async def representative(self, info: Info) -> Representative | None:
-        if self.representative_id is None:
-            return None
-        return Representative.from_model(
-            await info.context.loaders.representative.load(self.representative_id)
-        )
+    representative: Representative | None = one(
+        "representative", "representative_id", lambda: Representative
+    )
 
-    @strawberry.field(description="Examinations ordered after this appeal, latest first.")
-    async def examinations(
-        self, info: Info, first: int | None = None
-    ) -> Connection[QualityExamination]:
-        size = first_of(first)
-        rows = await info.context.loaders.examinations_of_appeal.load((self.id, size))
-        return _sliced_connection(rows, size, QualityExamination.from_model)
+    examinations: Connection[QualityExamination] = connection(
+        "examinations_of_appeal",
+        lambda: QualityExamination,
+        ["id"],
+        description="Examinations ordered after this appeal, latest first.",
+    )
 
 
 @strawberry.type
@@ -803,15 +706,9 @@ class ExaminedCase:
     case_id: strawberry.Private[int]
     visit_id: strawberry.Private[int | None]
 
-    @strawberry.field
-    async def case(self, info: Info) -> SupervisionCase:
-        return SupervisionCase.from_model(await info.context.loaders.case.load(self.case_id))
+    case: SupervisionCase = one("case", "case_id", lambda: SupervisionCase)
 
-    @strawberry.field
-    async def visit(self, info: Info) -> Visit | None:
-        if self.visit_id is None:
-            return None
-        return Visit.from_model(await info.context.loaders.visit.load(self.visit_id))
+    visit: Visit | None = one("visit", "visit_id", lambda: Visit)
 
 
 @strawberry.type
@@ -861,21 +758,11 @@ class QualityExamination(ModelNode):
             appeal_id=row.appeal_id,
         )
 
-    @strawberry.field
-    async def insurer(self, info: Info) -> Insurer:
-        return Insurer.from_model(await info.context.loaders.insurer.load(self.insurer_id))
+    insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
-    @strawberry.field
-    async def clinic(self, info: Info) -> MedicalOrganization:
-        return MedicalOrganization.from_model(
-            await info.context.loaders.clinic.load(self.clinic_id)
-        )
+    clinic: MedicalOrganization = one("clinic", "clinic_id", lambda: MedicalOrganization)
 
-    @strawberry.field
-    async def appeal(self, info: Info) -> Appeal | None:
-        if self.appeal_id is None:
-            return None
-        return Appeal.from_model(await info.context.loaders.appeal.load(self.appeal_id))
+    appeal: Appeal | None = one("appeal", "appeal_id", lambda: Appeal)
 
     @strawberry.field(description=f"What the examination looks at (at most {MAX_PAGE_SIZE}).")
     async def examined(self, info: Info) -> list[ExaminedCase]:

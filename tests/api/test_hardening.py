@@ -12,7 +12,7 @@ from api.app import create_app
 from api.rate_limit import RateLimiter
 from cases.actor import Actor, Role
 from schema import build_schema
-from tests.conftest import ADMIN, Database, GraphQLClient, RolledBackDatabase, app_settings
+from tests.conftest import ADMIN, FUND, Database, GraphQLClient, RolledBackDatabase, app_settings
 
 DEEP = (
     '{ node(id: "x") { '
@@ -52,6 +52,41 @@ async def test_abusive_documents_are_refused_before_any_sql(
 async def test_a_small_query_costs_well_below_the_limit(graphql: GraphQLClient) -> None:
     body = await graphql("{ supervisionCases(first: 10) { edges { node { patient { id } } } } }")
     assert "errors" not in body
+
+
+RULE = """
+mutation($minimum: Int!) {
+  updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: $minimum, specialty: "терапевт", source: "test"}) {
+    __typename
+  }
+}
+"""
+
+
+async def test_a_verdict_kept_for_one_caller_does_not_admit_another(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # given: the administrator's document has passed the fixed rules, and is kept as valid
+    assert "errors" not in await graphql(RULE, minimum=2)
+
+    # when: the fund sends the same text
+    db.statements.clear()
+    refused = await graphql.as_(FUND)(RULE, minimum=2)
+
+    # then: the caller's own rule still runs, before any SQL
+    assert refused["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"
+    assert db.statements == []
+
+
+async def test_the_cost_of_a_kept_document_follows_each_request_variables(
+    graphql: GraphQLClient,
+) -> None:
+    document = "query($n: Int) { supervisionCases(first: $n) { edges { node { visits(first: $n) { edges { node { id } } } } } } }"
+    assert "errors" not in await graphql(document, n=10)
+
+    costly = await graphql(document, n=100)
+
+    assert costly["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
 
 
 async def test_batched_operations_are_refused(client: httpx.AsyncClient) -> None:
