@@ -37,13 +37,14 @@ class RequestGuards(SchemaExtension):
     """Validates a document in three parts; a refused document never reaches a resolver, so it
     runs no SQL.
 
-    Clients send the same few documents, so verdicts are kept per query text (a bounded cache):
-    the schema's own rules and the limits once per text, the caller's permission rule once per
+    Clients send the same few documents, so the schema keeps verdicts per query text: the
+    schema's own rules and the limits once per text, the caller's permission rule once per
     text and permission profile. The cost limit reads the variables and runs on every request.
     """
 
-    def __init__(self, max_cost: int) -> None:
+    def __init__(self, max_cost: int, verdicts: Verdicts) -> None:
         self.max_cost = max_cost
+        self.verdicts = verdicts
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -51,12 +52,12 @@ class RequestGuards(SchemaExtension):
         document = context.graphql_document
         assert document is not None
         actor = context.context.actor
-        errors = _kept(
-            (context.query, tuple(context.validation_rules)),
-            lambda: validate_document(schema, document, tuple(context.validation_rules)),
+        rules = tuple(context.validation_rules)
+        errors = self.verdicts.kept(
+            (context.query,), lambda: validate_document(schema, document, rules)
         )
         if not errors:
-            errors = _kept(
+            errors = self.verdicts.kept(
                 (context.query, permission_profile(actor)),
                 lambda: validate(schema, document, [permission_rule(actor)]),
             )
@@ -66,39 +67,29 @@ class RequestGuards(SchemaExtension):
         yield
 
 
-def _kept(
-    key: tuple[str | None, Any], verdict: Callable[[], list[GraphQLError]]
-) -> list[GraphQLError]:
-    """The verdict kept for `key`, or a fresh one (kept when the document came as text)."""
-    errors = VERDICTS.get(key) if key[0] else None
-    if errors is None:
-        errors = verdict()
-        if key[0]:
-            VERDICTS.put(key, errors)
-    return errors
-
-
 class Verdicts:
-    """The fixed rules' errors per (query text, rules), the least recently used dropped first."""
+    """One schema's validation errors per (query text, what else they depend on), the least
+    recently used dropped first."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.known: OrderedDict[tuple[str | None, Any], list[GraphQLError]] = OrderedDict()
+        self.known: OrderedDict[tuple[Any, ...], list[GraphQLError]] = OrderedDict()
 
-    def get(self, key: tuple[str | None, Any]) -> list[GraphQLError] | None:
+    def kept(
+        self, key: tuple[Any, ...], verdict: Callable[[], list[GraphQLError]]
+    ) -> list[GraphQLError]:
+        """The verdict kept for `key` (its first item the query text), or a fresh one, kept when
+        the document came as text."""
+        if key[0] is None:
+            return verdict()
         errors = self.known.get(key)
         if errors is None:
-            return None
-        self.known.move_to_end(key)
+            errors = self.known[key] = verdict()
+            if len(self.known) > self.size:
+                self.known.popitem(last=False)
+        else:
+            self.known.move_to_end(key)
         return list(errors)
-
-    def put(self, key: tuple[str | None, Any], errors: list[GraphQLError]) -> None:
-        self.known[key] = errors
-        if len(self.known) > self.size:
-            self.known.popitem(last=False)
-
-
-VERDICTS = Verdicts(256)
 
 
 # The limiters' rules, built once rather than per request.
@@ -116,10 +107,11 @@ class DispensarySchema(strawberry.Schema):
 
 
 def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> DispensarySchema:
+    verdicts = Verdicts(256)
     extensions: list[Any] = [
         lambda: AddValidationRules(LIMIT_RULES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: RequestGuards(max_cost),
+        lambda: RequestGuards(max_cost, verdicts),
         # Clients send the same few documents: parse each once (a bounded cache).
         ParserCache,
         MaskUnexpectedErrors,
