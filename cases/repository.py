@@ -286,15 +286,6 @@ class AuditRepository(Repository[AuditEvent]):
     def ordering() -> list[SortKey]:
         return [SortKey(col(AuditEvent.occurred_at), True), SortKey(col(AuditEvent.id), True)]
 
-    async def for_entity(self, entity_type: str, entity_id: int) -> Sequence[AuditEvent]:
-        return await self.scalars(
-            sa.select(AuditEvent)
-            .where(
-                col(AuditEvent.entity_type) == entity_type, col(AuditEvent.entity_id) == entity_id
-            )
-            .order_by(col(AuditEvent.occurred_at), col(AuditEvent.id))
-        )
-
 
 def _element_type(column: sa.Column[Any]) -> Any:
     """The type of an array of `column`'s values. Enum members (all str enums) go as the strings
@@ -551,14 +542,6 @@ def _next_planned_start() -> Any:
 class SupervisionCaseRepository(Repository[SupervisionCase]):
     model = SupervisionCase
 
-    async def clinic_name(self, case_id: int) -> str | None:
-        name: str | None = await self.scalar(
-            sa.select(col(MedicalOrganization.name))
-            .join(SupervisionCase, col(SupervisionCase.clinic_id) == col(MedicalOrganization.id))
-            .where(col(SupervisionCase.id) == case_id)
-        )
-        return name
-
     async def representative_of(self, case_id: int) -> int | None:
         owner: int | None = await self.scalar(
             sa.select(col(SupervisionCase.representative_id)).where(
@@ -627,12 +610,6 @@ class SupervisionCaseRepository(Repository[SupervisionCase]):
 
     async def count_for_patients(self, patient_ids: Sequence[int]) -> dict[int, int]:
         return await self.count_per_parent(col(SupervisionCase.patient_id), patient_ids)
-
-    async def ids_existing(self, ids: Sequence[int]) -> set[int]:
-        rows = await self.scalars(
-            sa.select(col(SupervisionCase.id)).where(col(SupervisionCase.id).in_(ids))
-        )
-        return set(rows)
 
 
 @dataclass(frozen=True)
@@ -706,19 +683,6 @@ class VisitQueries(Repository[Visit]):
             )
         )
         return visits
-
-    async def latest_outcome(self, case_id: int, before: date) -> Visit | None:
-        found: Visit | None = await self.scalar(
-            sa.select(Visit)
-            .where(
-                col(Visit.case_id) == case_id,
-                col(Visit.window_start) < before,
-                col(Visit.status).in_([VisitStatus.ATTENDED, VisitStatus.MISSED]),
-            )
-            .order_by(col(Visit.window_start).desc(), col(Visit.id).desc())
-            .limit(1)
-        )
-        return found
 
 
 class ReminderRepository(Repository[Reminder]):
