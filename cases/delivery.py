@@ -1,4 +1,4 @@
-"""Reminder delivery: the dispatcher that releases due outbox rows, and the sender that delivers one.
+"""Reminder delivery: the dispatcher that releases due outbox rows, and the sender that delivers them.
 
 Channels are reached through couriers (`Courier`), which the caller supplies; this module
 decides what to send, when, on which rung of the ladder, and what to record. It never commits.
@@ -6,11 +6,12 @@ decides what to send, when, on which rung of the ladder, and what to record. It 
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -54,6 +55,7 @@ from cases.service import CaseRules, PatientService, reachability_of
 
 __all__ = [
     "Accepted",
+    "BatchCourier",
     "Courier",
     "DeliveryFailed",
     "DeliveryLimits",
@@ -78,6 +80,8 @@ EMAIL_SUBJECT: Final = "Диспансерное наблюдение"
 # Words that, sent back by SMS, withdraw consent to SMS (compared in upper case).
 STOP_WORDS: Final = frozenset({"STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"})
 _UNKNOWN: Final = "—"
+# Messages a courier without a batch form is asked to carry at once.
+HAND_OVER_CONCURRENCY: Final = 8
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,17 @@ class DeliveryFailed(Exception):
 
 class Courier(Protocol):
     async def deliver(self, message: OutgoingMessage) -> Accepted: ...
+
+
+@runtime_checkable
+class BatchCourier(Courier, Protocol):
+    """A courier that hands many messages over at once (a provider's bulk endpoint)."""
+
+    async def deliver_many(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> Sequence[Accepted | DeliveryFailed]:
+        """One result per message, in order; a failure is returned, not raised."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -188,8 +203,34 @@ class _Context:
     values: dict[str, str]
 
 
+@dataclass(frozen=True)
+class _Send:
+    """A reminder ready for its courier."""
+
+    reminder: Reminder
+    context: _Context
+    message: OutgoingMessage
+
+
+async def _one_by_one(
+    courier: Courier, messages: Sequence[OutgoingMessage]
+) -> list[Accepted | DeliveryFailed]:
+    """A courier without a batch form: its messages concurrently, a few at a time."""
+    limit = asyncio.Semaphore(HAND_OVER_CONCURRENCY)
+
+    async def hand_over(message: OutgoingMessage) -> Accepted | DeliveryFailed:
+        async with limit:
+            try:
+                return await courier.deliver(message)
+            except DeliveryFailed as failure:
+                return failure
+
+    return list(await asyncio.gather(*map(hand_over, messages)))
+
+
 class ReminderDelivery:
-    """Delivers one queued reminder: re-checks it, renders it, hands it to a courier, records it."""
+    """Delivers queued reminders, one or a batch at a time: re-checks each, renders it, hands it
+    to a courier, records the result."""
 
     def __init__(
         self,
@@ -206,14 +247,41 @@ class ReminderDelivery:
         self.cases = SupervisionCaseRepository.from_session(session)
         self.work_items = WorkItemRepository.from_session(session)
         self.events = InformingEventRepository.from_session(session)
+        # Informing events written at the end, in one statement for the whole batch.
+        self._informed: list[dict[str, Any]] = []
 
     async def deliver(self, reminder_id: int, now: datetime) -> Attempt:
-        found = await self.reminders.for_delivery(reminder_id)
-        if found is None or found.reminder.status != ReminderStatus.QUEUED:
-            # Delivered twice by the broker, cancelled meanwhile, or already done.
-            return Attempt(Outcome.NOTHING_TO_DO)
+        return (await self.deliver_many([reminder_id], now))[reminder_id]
+
+    async def deliver_many(self, reminder_ids: Sequence[int], now: datetime) -> dict[int, Attempt]:
+        """Deliver a batch in one transaction: one locked read of the reminders with what they
+        need, one of the consents, every channel's messages handed over together, and the
+        results written in one flush. Each reminder keeps its own rules, attempts and key."""
+        attempts = dict.fromkeys(reminder_ids, Attempt(Outcome.NOTHING_TO_DO))
+        # Delivered twice by the broker, cancelled meanwhile, or already done: nothing to do.
+        queued = [
+            found
+            for found in await self.reminders.for_delivery(reminder_ids)
+            if found.reminder.status == ReminderStatus.QUEUED
+        ]
+        contexts = await self._contexts(queued)
+        sends: list[_Send] = []
+        for found, context in zip(queued, contexts, strict=True):
+            prepared = await self._prepare(found, context, now)
+            if isinstance(prepared, Attempt):
+                attempts[found.reminder.id] = prepared  # type: ignore[index]
+            else:
+                sends.append(prepared)
+        for send, result in zip(sends, await self._hand_over(sends), strict=True):
+            attempts[send.reminder.id] = await self._record(send, result, now)  # type: ignore[index]
+        await self._write()
+        return attempts
+
+    async def _prepare(
+        self, found: ReminderForDelivery, context: _Context, now: datetime
+    ) -> Attempt | _Send:
+        """Everything short of the courier: the hour, whether it is still needed, the rung."""
         reminder = found.reminder
-        context = await self._context(found)
         if reminder.channel in PATIENT_FACING:
             # A retry may come back at night: wait for the morning, it costs no attempt.
             opens = next_allowed_send_time(
@@ -225,7 +293,7 @@ class ReminderDelivery:
             if opens > now:
                 return Attempt(Outcome.RETRY, opens - now)
         if not _still_needed(found):
-            await self._finish(reminder, ReminderStatus.SKIPPED, now, skip=SkipReason.NOT_NEEDED)
+            self._finish(reminder, ReminderStatus.SKIPPED, now, skip=SkipReason.NOT_NEEDED)
             return Attempt(Outcome.SKIPPED)
         if reminder.channel == Channel.VOICE_CALL:
             await self._call_task(reminder, context, now)
@@ -233,44 +301,59 @@ class ReminderDelivery:
         if not context.reachability.allows(reminder.channel):
             has_contact = _recipient(context.patient, reminder.channel) is not None
             reason = SkipReason.NO_CONSENT if has_contact else SkipReason.NO_CONTACT
-            await self._finish(reminder, ReminderStatus.SKIPPED, now, skip=reason)
+            self._finish(reminder, ReminderStatus.SKIPPED, now, skip=reason)
             await self._next_rung(reminder, context, now)
             return Attempt(Outcome.SKIPPED)
-        return await self._send(reminder, context, now)
-
-    async def _send(self, reminder: Reminder, context: _Context, now: datetime) -> Attempt:
         recipient = _recipient(context.patient, reminder.channel)
         assert recipient is not None  # reachability checked it
         text = render(reminder.template, **context.values)
         reminder.recipient, reminder.body = recipient, text
         if reminder.channel == Channel.POST:
             # A letter joins the day's batch for the mailing house; that is its sending.
-            await self._finish(reminder, ReminderStatus.SENT, now)
-            await self._inform(reminder, InformingOutcome.SENT, now)
+            self._finish(reminder, ReminderStatus.SENT, now)
+            self._inform(reminder, InformingOutcome.SENT, now)
             return Attempt(Outcome.SENT)
         reminder.attempts += 1
         reminder.queued_at = now
-        courier = self.couriers.get(reminder.channel)
-        try:
+        message = OutgoingMessage(
+            channel=reminder.channel,
+            recipient=recipient,
+            subject=EMAIL_SUBJECT,
+            text=text,
+            idempotency_key=reminder.idempotency_key,
+        )
+        return _Send(reminder, context, message)
+
+    async def _hand_over(self, sends: Sequence[_Send]) -> list[Accepted | DeliveryFailed]:
+        """Each channel's messages to its courier at once; results in the order of `sends`."""
+        results: dict[int, Accepted | DeliveryFailed] = {}
+        for channel in dict.fromkeys(send.message.channel for send in sends):
+            indexes = [i for i, send in enumerate(sends) if send.message.channel == channel]
+            messages = [sends[i].message for i in indexes]
+            courier = self.couriers.get(channel)
+            outcomes: Sequence[Accepted | DeliveryFailed]
             if courier is None:
-                raise DeliveryFailed(
+                missing = DeliveryFailed(
                     DeliveryError.NOT_CONFIGURED, "no courier for the channel", permanent=True
                 )
-            accepted = await courier.deliver(
-                OutgoingMessage(
-                    channel=reminder.channel,
-                    recipient=recipient,
-                    subject=EMAIL_SUBJECT,
-                    text=text,
-                    idempotency_key=reminder.idempotency_key,
-                )
-            )
-        except DeliveryFailed as failure:
-            return await self._failed(reminder, context, failure, now)
-        reminder.provider_message_id = accepted.provider_message_id
+                outcomes = [missing] * len(messages)
+            elif isinstance(courier, BatchCourier):
+                outcomes = await courier.deliver_many(messages)
+            else:
+                outcomes = await _one_by_one(courier, messages)
+            results.update(zip(indexes, outcomes, strict=True))
+        return [results[i] for i in range(len(sends))]
+
+    async def _record(
+        self, send: _Send, result: Accepted | DeliveryFailed, now: datetime
+    ) -> Attempt:
+        reminder = send.reminder
+        if isinstance(result, DeliveryFailed):
+            return await self._failed(reminder, send.context, result, now)
+        reminder.provider_message_id = result.provider_message_id
         reminder.error, reminder.last_error = None, None
-        await self._finish(reminder, ReminderStatus.SENT, now)
-        await self._inform(reminder, InformingOutcome.SENT, now)
+        self._finish(reminder, ReminderStatus.SENT, now)
+        self._inform(reminder, InformingOutcome.SENT, now)
         return Attempt(Outcome.SENT)
 
     async def _failed(
@@ -278,8 +361,8 @@ class ReminderDelivery:
     ) -> Attempt:
         reminder.error, reminder.last_error = failure.error, failure.detail
         if failure.permanent:
-            await self._finish(reminder, ReminderStatus.FAILED, now)
-            await self._inform(reminder, InformingOutcome.FAILED, now)
+            self._finish(reminder, ReminderStatus.FAILED, now)
+            self._inform(reminder, InformingOutcome.FAILED, now)
             await self._next_rung(reminder, context, now)
             return Attempt(Outcome.FAILED)
         exhausted = (
@@ -287,11 +370,11 @@ class ReminderDelivery:
             or now - reminder.scheduled_for >= self.limits.max_age
         )
         if exhausted:
-            await self._finish(reminder, ReminderStatus.DEAD, now)
-            await self._inform(reminder, InformingOutcome.FAILED, now)
+            self._finish(reminder, ReminderStatus.DEAD, now)
+            self._inform(reminder, InformingOutcome.FAILED, now)
             return Attempt(Outcome.DEAD)
         reminder.updated_at = now
-        await self.reminders.add(reminder)
+        self.reminders.stage(reminder)
         return Attempt(Outcome.RETRY, self.limits.backoff(reminder.attempts))
 
     async def give_up(self, reminder_id: int, now: datetime) -> bool:
@@ -300,7 +383,8 @@ class ReminderDelivery:
         if reminder is None or reminder.status != ReminderStatus.QUEUED:
             return False
         reminder.last_error = "retries exhausted"
-        await self._finish(reminder, ReminderStatus.DEAD, now)
+        self._finish(reminder, ReminderStatus.DEAD, now)
+        await self._write()
         return True
 
     async def apply_receipt(self, provider_message_id: str, delivered: bool, now: datetime) -> bool:
@@ -310,26 +394,31 @@ class ReminderDelivery:
             return False
         if delivered:
             reminder.delivered_at = now
-            await self._finish(reminder, ReminderStatus.DELIVERED, now)
-            await self._inform(reminder, InformingOutcome.DELIVERED, now)
+            self._finish(reminder, ReminderStatus.DELIVERED, now)
+            self._inform(reminder, InformingOutcome.DELIVERED, now)
+            await self._write()
             return True
         # Read before the reminder changes: the read refreshes the (already locked) row.
-        found = await self.reminders.for_delivery(reminder.id)  # type: ignore[arg-type]
-        assert found is not None  # locked by this transaction
-        context = await self._context(found)
+        found = await self.reminders.for_delivery([reminder.id])  # type: ignore[list-item]
+        (context,) = await self._contexts(found)
         reminder.error, reminder.last_error = DeliveryError.UNDELIVERED, "receipt: not delivered"
-        await self._finish(reminder, ReminderStatus.FAILED, now)
-        await self._inform(reminder, InformingOutcome.FAILED, now)
+        self._finish(reminder, ReminderStatus.FAILED, now)
+        self._inform(reminder, InformingOutcome.FAILED, now)
         await self._next_rung(reminder, context, now)
+        await self._write()
         return True
 
     # --- the pieces ---------------------------------------------------------------------
 
-    async def _context(self, found: ReminderForDelivery) -> _Context:
-        patient_id = found.reminder.patient_id
-        consents = await self.consents.for_patients([patient_id])
-        reachability = reachability_of(found.patient, consents[patient_id])
-        return _Context(found.patient, reachability, _values(found))
+    async def _contexts(self, found: Sequence[ReminderForDelivery]) -> list[_Context]:
+        """What each reminder's delivery needs to know, with one read of the consents."""
+        consents = await self.consents.for_patients([f.reminder.patient_id for f in found])
+        return [
+            _Context(
+                f.patient, reachability_of(f.patient, consents[f.reminder.patient_id]), _values(f)
+            )
+            for f in found
+        ]
 
     async def _call_task(self, reminder: Reminder, context: _Context, now: datetime) -> None:
         """A call is a representative's task, due inside their working hours."""
@@ -340,7 +429,7 @@ class ReminderDelivery:
         await self._raise_task(reminder, WorkItemKind.CALL_DUE, due, f"call:{reminder.id}", now)
         reminder.recipient = context.patient.phone
         reminder.body = render(ReminderKind.CALL_TASK.value, **context.values)
-        await self._finish(reminder, ReminderStatus.SENT, now)
+        self._finish(reminder, ReminderStatus.SENT, now)
 
     async def _next_rung(self, reminder: Reminder, context: _Context, now: datetime) -> None:
         """The same message on the next channel of the ladder, or a task: the patient is unreachable."""
@@ -405,7 +494,7 @@ class ReminderDelivery:
             ]
         )
 
-    async def _finish(
+    def _finish(
         self,
         reminder: Reminder,
         status: ReminderStatus,
@@ -417,20 +506,27 @@ class ReminderDelivery:
             reminder.skip_reason = skip
         if status == ReminderStatus.SENT:
             reminder.sent_at = now
-        await self.reminders.add(reminder)
+        self.reminders.stage(reminder)
 
-    async def _inform(self, reminder: Reminder, outcome: InformingOutcome, now: datetime) -> None:
-        await self.events.add(
-            InformingEvent(
-                patient_id=reminder.patient_id,
-                case_id=reminder.case_id,
-                reminder_id=reminder.id,
-                kind=reminder.kind.value,
-                method=INFORMING_METHOD[reminder.channel],
-                outcome=outcome,
-                occurred_at=now,
-            )
+    def _inform(self, reminder: Reminder, outcome: InformingOutcome, now: datetime) -> None:
+        self._informed.append(
+            {
+                "patient_id": reminder.patient_id,
+                "case_id": reminder.case_id,
+                "reminder_id": reminder.id,
+                "contact_attempt_id": None,
+                "kind": reminder.kind.value,
+                "method": INFORMING_METHOD[reminder.channel],
+                "outcome": outcome,
+                "occurred_at": now,
+            }
         )
+
+    async def _write(self) -> None:
+        """What the delivery staged: the reminders' changes, then the informing events."""
+        await self.reminders.flush()
+        informed, self._informed = self._informed, []
+        await self.events.record(informed)
 
 
 def _values(found: ReminderForDelivery) -> dict[str, str]:

@@ -149,6 +149,11 @@ class Repository(Generic[M]):
             self.session.add_all(objects)
             await self.session.flush()
 
+    def stage(self, *objects: SQLModel) -> None:
+        """Stage new or changed rows for the next flush: a batch's rows then go in a statement
+        or two (one executemany UPDATE, one multi-row INSERT) instead of one each."""
+        self.session.add_all(objects)
+
     async def flush(self) -> None:
         async with session_lock(self.session):
             await self.session.flush()
@@ -802,39 +807,47 @@ class ReminderRepository(Repository[Reminder]):
         )
         return found
 
-    async def for_delivery(self, id_: int) -> ReminderForDelivery | None:
-        """The reminder, its row locked until the transaction ends (a second sender waits), with
-        all that its delivery reads: the patient, the case, its clinic's name, the visit and the
-        insurer's hotline. One statement: a read of each cost a round trip apiece, the bulk of
-        a send's time on a busy database server."""
-        row = (
-            await self.execute(
-                sa.select(
-                    Reminder,
-                    Patient,
-                    SupervisionCase,
-                    Visit,
-                    col(MedicalOrganization.name).label("clinic_name"),
-                    col(Insurer.hotline_phone).label("hotline"),
-                )
-                .join(Patient, col(Patient.id) == col(Reminder.patient_id))
-                .outerjoin(Insurer, col(Insurer.id) == col(Patient.insurer_id))
-                .outerjoin(SupervisionCase, col(SupervisionCase.id) == col(Reminder.case_id))
-                .outerjoin(
-                    MedicalOrganization,
-                    col(MedicalOrganization.id) == col(SupervisionCase.clinic_id),
-                )
-                .outerjoin(Visit, col(Visit.id) == col(Reminder.visit_id))
-                .where(col(Reminder.id) == id_)
-                .with_for_update(of=Reminder.__table__)  # type: ignore[attr-defined]
-                .execution_options(populate_existing=True)
+    async def for_delivery(self, ids: Sequence[int]) -> list[ReminderForDelivery]:
+        """The reminders, their rows locked until the transaction ends (a second sender waits),
+        each with all that its delivery reads: the patient, the case, its clinic's name, the
+        visit and the insurer's hotline. One statement, whatever the number: a read of each
+        cost a round trip apiece, the bulk of a send's time on a busy database server. Rows
+        are locked in id order, so two senders of overlapping batches cannot deadlock."""
+        if not ids:
+            return []
+        rows = await self.execute(
+            sa.select(
+                Reminder,
+                Patient,
+                SupervisionCase,
+                Visit,
+                col(MedicalOrganization.name).label("clinic_name"),
+                col(Insurer.hotline_phone).label("hotline"),
             )
-        ).first()
-        if row is None:
-            return None
-        return ReminderForDelivery(
-            row.Reminder, row.Patient, row.SupervisionCase, row.Visit, row.clinic_name, row.hotline
+            .join(Patient, col(Patient.id) == col(Reminder.patient_id))
+            .outerjoin(Insurer, col(Insurer.id) == col(Patient.insurer_id))
+            .outerjoin(SupervisionCase, col(SupervisionCase.id) == col(Reminder.case_id))
+            .outerjoin(
+                MedicalOrganization,
+                col(MedicalOrganization.id) == col(SupervisionCase.clinic_id),
+            )
+            .outerjoin(Visit, col(Visit.id) == col(Reminder.visit_id))
+            .where(col(Reminder.id).in_(set(ids)))
+            .order_by(col(Reminder.id))
+            .with_for_update(of=Reminder.__table__)  # type: ignore[attr-defined]
+            .execution_options(populate_existing=True)
         )
+        return [
+            ReminderForDelivery(
+                row.Reminder,
+                row.Patient,
+                row.SupervisionCase,
+                row.Visit,
+                row.clinic_name,
+                row.hotline,
+            )
+            for row in rows
+        ]
 
     async def by_provider_message_id(self, message_id: str, channel: Channel) -> Reminder | None:
         found: Reminder | None = await self.scalar(
@@ -943,6 +956,10 @@ class InformingFilter:
 
 class InformingEventRepository(Repository[InformingEvent]):
     model = InformingEvent
+
+    async def record(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write informing events, all with the same keys, in one statement."""
+        await self.insert_rows(sa.insert(InformingEvent.__table__), rows)  # type: ignore[attr-defined]
 
     def listing(self, filter: InformingFilter) -> sa.Select[Any]:
         statement = sa.select(InformingEvent)

@@ -7,8 +7,10 @@ Error details name a status or an exception type, never the recipient or the tex
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
@@ -22,10 +24,12 @@ PERMANENT_HTTP = frozenset({400, 403, 404, 409, 410, 422})
 
 
 class SmsGatewayCourier:
-    """POSTs to `{base_url}/messages` with the reminder's idempotency key."""
+    """POSTs to `{base_url}/messages` with the reminder's idempotency key; several messages go
+    in one request to `{base_url}/messages/batch`, each still under its own key."""
 
     def __init__(self, base_url: str, callback_url: str | None, timeout: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/messages"
+        self.batch_url = self.url + "/batch"
         self.callback_url = callback_url
         self.timeout = timeout
         self._client: httpx.AsyncClient | None = None
@@ -41,46 +45,116 @@ class SmsGatewayCourier:
             await self._client.aclose()
             self._client = None
 
-    async def deliver(self, message: OutgoingMessage) -> Accepted:
-        payload = {
+    def _payload(self, message: OutgoingMessage) -> dict[str, Any]:
+        return {
             "to": message.recipient,
             "text": message.text,
             "idempotency_key": message.idempotency_key,
             "callback_url": self.callback_url,
         }
+
+    async def deliver(self, message: OutgoingMessage) -> Accepted:
+        response = await self._post(
+            self.url,
+            self._payload(message),
+            headers={"Idempotency-Key": message.idempotency_key},
+        )
+        if not response.is_success:
+            raise _failure(response.status_code, _error_code(response))
+        return _accepted(_answer(response))
+
+    async def deliver_many(
+        self, messages: Sequence[OutgoingMessage]
+    ) -> list[Accepted | DeliveryFailed]:
+        """One request for the lot; each message's answer is judged as if it came alone."""
+        if len(messages) == 1:
+            return [await _outcome_of(self.deliver(messages[0]))]
         try:
-            response = await self._http().post(
-                self.url, json=payload, headers={"Idempotency-Key": message.idempotency_key}
+            response = await self._post(
+                self.batch_url, {"messages": [self._payload(m) for m in messages]}
             )
+            if not response.is_success:
+                # The request as a whole was refused: every message shares that answer.
+                raise _failure(response.status_code, _error_code(response))
+            results = _answer(response).get("results")
+            if not isinstance(results, list) or len(results) != len(messages):
+                raise DeliveryFailed(
+                    DeliveryError.UNAVAILABLE,
+                    "answer without a result per message",
+                    permanent=False,
+                )
+        except DeliveryFailed as failure:
+            return [failure] * len(messages)
+        return [_item_outcome(item) for item in results]
+
+    async def _post(
+        self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        try:
+            return await self._http().post(url, json=payload, headers=headers)
         except httpx.HTTPError as error:
             raise DeliveryFailed(
                 DeliveryError.UNAVAILABLE, type(error).__name__, permanent=False
             ) from None
-        if response.is_success:
-            try:
-                return Accepted(provider_message_id=str(response.json()["id"]))
-            except (ValueError, KeyError):
-                raise DeliveryFailed(
-                    DeliveryError.UNAVAILABLE, "answer without a message id", permanent=False
-                ) from None
-        code = _error_code(response)
-        if response.status_code in PERMANENT_HTTP:
-            reason = (
-                DeliveryError.INVALID_RECIPIENT
-                if code == "invalid_recipient"
-                else DeliveryError.REJECTED
-            )
-            raise DeliveryFailed(reason, f"http {response.status_code} {code}", permanent=True)
+
+
+async def _outcome_of(sending: Awaitable[Accepted]) -> Accepted | DeliveryFailed:
+    try:
+        return await sending
+    except DeliveryFailed as failure:
+        return failure
+
+
+def _answer(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise DeliveryFailed(DeliveryError.UNAVAILABLE, "answer is not an object", permanent=False)
+    return body
+
+
+def _accepted(body: Mapping[str, Any]) -> Accepted:
+    if "id" not in body:
         raise DeliveryFailed(
-            DeliveryError.UNAVAILABLE, f"http {response.status_code} {code}", permanent=False
+            DeliveryError.UNAVAILABLE, "answer without a message id", permanent=False
         )
+    return Accepted(provider_message_id=str(body["id"]))
+
+
+def _item_outcome(item: Any) -> Accepted | DeliveryFailed:
+    """One message's answer inside a batch: its own status and body."""
+    try:
+        if not isinstance(item, dict) or not isinstance(item.get("status"), int):
+            raise DeliveryFailed(
+                DeliveryError.UNAVAILABLE, "result without a status", permanent=False
+            )
+        if not 200 <= item["status"] < 300:
+            raise _failure(item["status"], str(item.get("error", ""))[:64])
+        return _accepted(item)
+    except DeliveryFailed as failure:
+        return failure
+
+
+def _failure(status: int, code: str) -> DeliveryFailed:
+    """What an HTTP status (and the gateway's error code) means for the reminder."""
+    if status in PERMANENT_HTTP:
+        reason = (
+            DeliveryError.INVALID_RECIPIENT
+            if code == "invalid_recipient"
+            else DeliveryError.REJECTED
+        )
+        return DeliveryFailed(reason, f"http {status} {code}", permanent=True)
+    return DeliveryFailed(DeliveryError.UNAVAILABLE, f"http {status} {code}", permanent=False)
 
 
 def _error_code(response: httpx.Response) -> str:
     try:
-        return str(response.json().get("error", ""))[:64]
+        body = response.json()
     except ValueError:
         return ""
+    return str(body.get("error", ""))[:64] if isinstance(body, dict) else ""
 
 
 class SmtpCourier:

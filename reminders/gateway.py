@@ -4,6 +4,9 @@
 (a repeated key answers the first message's id with `duplicate: true`); numbers outside
 +7 and the reserved +7000 range are refused with 422 `invalid_recipient`. When a callback
 URL is given, a delivery receipt is posted to it, signed like a real provider's.
+`POST /messages/batch {messages: [...]}` takes up to 1,000 such messages in one request and
+answers `{results: [...]}`, one per message in order, each with the `status` and the body
+that a request of its own would have had (bulk sending, as SMS providers offer it).
 `GET /messages` lists what was accepted. It serves development (`dispensary serve` mounts it)
 and the tests; nothing in it is meant for production traffic.
 """
@@ -29,6 +32,7 @@ from starlette.routing import Route
 log = structlog.get_logger(__name__)
 
 _VALID: Final = re.compile(r"^\+7[1-9][0-9]{9}$")
+MAX_BATCH: Final = 1000
 SIGNATURE_HEADER: Final = "X-Signature"
 
 
@@ -53,12 +57,14 @@ class SmsGatewayStandIn:
     messages: dict[str, GatewayMessage] = field(default_factory=dict)
     # How many times each idempotency key was presented, accepted or not.
     requests: dict[str, int] = field(default_factory=dict)
+    # The size of each batch request, in the order they came.
+    batches: list[int] = field(default_factory=list)
     _failures: list[int] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def fail_next(self, count: int, status: int = 503) -> None:
-        """Answer the next `count` sends with `status` (503: a transient outage)."""
+        """Answer the next `count` messages with `status` (503: a transient outage)."""
         self._failures.extend([status] * count)
 
     @property
@@ -69,23 +75,45 @@ class SmsGatewayStandIn:
         return Starlette(
             routes=[
                 Route("/messages", self._send, methods=["POST"]),
+                Route("/messages/batch", self._send_batch, methods=["POST"]),
                 Route("/messages", self._list, methods=["GET"]),
             ]
         )
 
     async def _send(self, request: Request) -> JSONResponse:
         payload = await request.json()
-        key = str(payload.get("idempotency_key") or request.headers.get("idempotency-key") or "")
+        status, body = self._accept(payload, request.headers.get("idempotency-key"))
+        return JSONResponse(body, status_code=status)
+
+    async def _send_batch(self, request: Request) -> JSONResponse:
+        payload = await request.json()
+        messages = payload.get("messages") if isinstance(payload, dict) else None
+        if not isinstance(messages, list) or not messages:
+            return JSONResponse({"error": "messages_required"}, status_code=400)
+        if len(messages) > MAX_BATCH:
+            return JSONResponse({"error": "batch_too_large"}, status_code=413)
+        self.batches.append(len(messages))
+        results = []
+        for message in messages:
+            status, body = self._accept(message if isinstance(message, dict) else {}, None)
+            results.append({"status": status, **body})
+        return JSONResponse({"results": results}, status_code=200)
+
+    def _accept(
+        self, payload: dict[str, Any], header_key: str | None
+    ) -> tuple[int, dict[str, Any]]:
+        """One message: (HTTP status, answer body), the same alone or in a batch."""
+        key = str(payload.get("idempotency_key") or header_key or "")
         if not key:
-            return JSONResponse({"error": "idempotency_key_required"}, status_code=400)
+            return 400, {"error": "idempotency_key_required"}
         self.requests[key] = self.requests.get(key, 0) + 1
         if self._failures:
-            return JSONResponse({"error": "unavailable"}, status_code=self._failures.pop(0))
+            return self._failures.pop(0), {"error": "unavailable"}
         if key in self.messages:
-            return JSONResponse({"id": self.messages[key].id, "duplicate": True}, status_code=200)
+            return 200, {"id": self.messages[key].id, "duplicate": True}
         to = str(payload.get("to", ""))
         if not _VALID.match(to) or to.startswith("+7000"):
-            return JSONResponse({"error": "invalid_recipient"}, status_code=422)
+            return 422, {"error": "invalid_recipient"}
         message = GatewayMessage(
             id=f"gw-{next(self._ids)}",
             to=to,
@@ -98,7 +126,7 @@ class SmsGatewayStandIn:
             task = asyncio.create_task(self._receipt(str(callback), message.id))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return JSONResponse({"id": message.id, "duplicate": False}, status_code=201)
+        return 201, {"id": message.id, "duplicate": False}
 
     async def _list(self, _: Request) -> JSONResponse:
         return JSONResponse(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,10 @@ log = structlog.get_logger(__name__)
 # 500 keeps each transaction, and the visits it locks, small.
 SCAN_BATCH = 500
 DISPATCH_BATCH = 500
+# Reminders per `reminders.send_batch` message: one transaction and one request to the SMS
+# gateway for the lot, where a message per reminder paid the broker, a transaction and an
+# HTTP request each time.
+SEND_BATCH = 100
 TEN_MINUTES_MS = 10 * 60 * 1000
 ONE_MINUTE_MS = 60 * 1000
 
@@ -105,8 +110,13 @@ def _delivery(session: AsyncSession) -> ReminderDelivery:
 
 
 def _enqueue(ids: Sequence[int]) -> None:
-    for reminder_id in ids:
-        send_reminder.send(reminder_id)
+    for start in range(0, len(ids), SEND_BATCH):
+        send_reminders.send(list(ids[start : start + SEND_BATCH]))
+
+
+def _enqueue_each(ids: Sequence[int], delays_ms: Sequence[int | None] | None = None) -> None:
+    for reminder_id, delay in zip(ids, delays_ms or [None] * len(ids), strict=True):
+        send_reminder.send_with_options(args=(reminder_id,), delay=delay)
 
 
 @dramatiq.actor(
@@ -134,6 +144,38 @@ async def dispatch_due_reminders() -> None:
 
 
 @dramatiq.actor(
+    actor_name="reminders.send_batch",
+    queue_name="reminders",
+    broker=current_broker(),
+    max_retries=3,
+    min_backoff=5_000,
+    time_limit=5 * ONE_MINUTE_MS,
+    on_retry_exhausted="reminders.split_batch",
+)
+async def send_reminders(reminder_ids: list[int]) -> None:
+    """Deliver a batch of reminders in one transaction; each that must try again later goes on
+    alone as a `reminders.send` message, delayed by its backoff."""
+    async with worker_sessions()() as session:
+        attempts = await _delivery(session).deliver_many(reminder_ids, clock())
+        await session.commit()
+    outcomes = Counter(attempt.outcome.value for attempt in attempts.values())
+    log.info("reminders.batch", size=len(reminder_ids), **outcomes)
+    retries = {id_: a.delay for id_, a in attempts.items() if a.outcome is Outcome.RETRY}
+    if retries:
+        delays = [_milliseconds(delay) for delay in retries.values()]
+        await asyncio.to_thread(_enqueue_each, list(retries), delays)
+
+
+@dramatiq.actor(actor_name="reminders.split_batch", queue_name="reminders", broker=current_broker())
+async def split_batch(message: dict[str, Any], _retries: dict[str, Any]) -> None:
+    """A batch the broker gave up on (unexpected errors): each reminder goes on alone, so that
+    one that cannot be sent holds up no other and ends as its own dead letter."""
+    reminder_ids = [int(id_) for id_ in message["args"][0]]
+    log.warning("reminders.batch_split", size=len(reminder_ids))
+    await asyncio.to_thread(_enqueue_each, reminder_ids)
+
+
+@dramatiq.actor(
     actor_name="reminders.send",
     queue_name="reminders",
     broker=current_broker(),
@@ -151,8 +193,12 @@ async def send_reminder(reminder_id: int) -> None:
         await session.commit()
     log.info("reminders.attempt", reminder_id=reminder_id, outcome=attempt.outcome.value)
     if attempt.outcome is Outcome.RETRY:
-        assert attempt.delay is not None
-        raise dramatiq.Retry(delay=int(attempt.delay.total_seconds() * 1000))
+        raise dramatiq.Retry(delay=_milliseconds(attempt.delay))
+
+
+def _milliseconds(delay: timedelta | None) -> int:
+    assert delay is not None  # a retry always says when
+    return int(delay.total_seconds() * 1000)
 
 
 @dramatiq.actor(actor_name="reminders.dead_letter", queue_name="reminders", broker=current_broker())

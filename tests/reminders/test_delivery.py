@@ -37,7 +37,7 @@ from cases.service import CaseRules, PatientService
 from reminders.channels import SmsGatewayCourier, SmtpCourier
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
-from tests.stand_ins import RunningGateway, RunningMailServer
+from tests.stand_ins import RunningGateway, RunningMailServer, free_port
 
 RULES = CaseRules()
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -153,26 +153,96 @@ async def test_the_same_reminder_delivered_twice_reaches_the_gateway_once(
     ]
 
 
-async def test_a_send_takes_four_statements(
-    db: RolledBackDatabase, sms_gateway: RunningGateway
+@pytest.mark.parametrize("size", [1, 20])
+async def test_a_batch_takes_four_statements_whatever_its_size(
+    db: RolledBackDatabase, sms_gateway: RunningGateway, size: int
 ) -> None:
     # given
     async with db.session() as session:
-        reminder = await reminder_for(session, MORNING)
+        reminders = [await reminder_for(session, MORNING) for _ in range(size)]
         delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
         db.statements.clear()
 
         # when
-        attempt = await delivery.deliver(reminder.id, MORNING)
+        attempts = await delivery.deliver_many([r.id for r in reminders if r.id], MORNING)
 
-    # then: the reminder with what it needs (locked), the consents, its update, the event
-    assert attempt.outcome is Outcome.SENT
+    # then: the reminders with what they need (locked), the consents, the reminders' updates
+    # (one executemany), the informing events
+    assert {a.outcome for a in attempts.values()} == {Outcome.SENT}
     assert [statement.split()[0] for statement in db.statements] == [
         "SELECT",
         "SELECT",
         "UPDATE",
         "INSERT",
     ]
+    assert len(sms_gateway.state.accepted) == size
+    assert sms_gateway.state.batches == ([size] if size > 1 else [])
+
+
+async def test_in_a_batch_each_reminder_keeps_its_own_outcome(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    # given: three SMS in one batch; the gateway is down for the first, the second's number
+    # does not exist, and a fourth id names a reminder already sent
+    async with db.session() as session:
+        transient = await reminder_for(session, MORNING)
+        invalid = await reminder_for(
+            session, MORNING, phone="+70001234567", email="patient@example.org"
+        )
+        fine = await reminder_for(session, MORNING)
+        done = await reminder_for(session, MORNING, status=ReminderStatus.SENT)
+        sms_gateway.state.fail_next(1, status=503)
+
+        # when
+        attempts = await ReminderDelivery(session, RULES, sms(sms_gateway)).deliver_many(
+            [r.id for r in (fine, invalid, transient, done) if r.id], MORNING
+        )
+
+        reminders = {r.id: r for r in await rows(session, Reminder)}
+        events = await rows(session, InformingEvent)
+
+    # then: one request to the gateway, and each reminder as if it had been sent alone
+    assert sms_gateway.state.batches == [3]
+    assert {id_: (a.outcome, a.delay) for id_, a in attempts.items()} == {
+        transient.id: (Outcome.RETRY, timedelta(seconds=30)),
+        invalid.id: (Outcome.FAILED, None),
+        fine.id: (Outcome.SENT, None),
+        done.id: (Outcome.NOTHING_TO_DO, None),
+    }
+    assert (reminders[transient.id].status, reminders[transient.id].attempts) == (
+        ReminderStatus.QUEUED,
+        1,
+    )
+    assert reminders[transient.id].last_error == "http 503 unavailable"
+    assert (reminders[invalid.id].status, reminders[invalid.id].error) == (
+        ReminderStatus.FAILED,
+        DeliveryError.INVALID_RECIPIENT,
+    )
+    following = [r for r in reminders.values() if r.previous_id == invalid.id]
+    assert [(r.channel, r.status) for r in following] == [(Channel.EMAIL, ReminderStatus.PENDING)]
+    assert reminders[fine.id].provider_message_id == sms_gateway.state.accepted[0].id
+    assert sorted((e.reminder_id, e.outcome) for e in events) == sorted(
+        [(fine.id, InformingOutcome.SENT), (invalid.id, InformingOutcome.FAILED)]
+    )
+
+
+async def test_a_batch_that_cannot_reach_the_gateway_retries_every_reminder(
+    db: RolledBackDatabase,
+) -> None:
+    async with db.session() as session:
+        reminders = [await reminder_for(session, MORNING) for _ in range(2)]
+        # nothing listens there
+        courier = SmsGatewayCourier(f"http://127.0.0.1:{free_port()}", callback_url=None)
+
+        attempts = await ReminderDelivery(session, RULES, {Channel.SMS: courier}).deliver_many(
+            [r.id for r in reminders if r.id], MORNING
+        )
+
+        reminders = await rows(session, Reminder)
+    assert [a.outcome for a in attempts.values()] == [Outcome.RETRY, Outcome.RETRY]
+    assert {(r.status, r.attempts, r.last_error) for r in reminders} == {
+        (ReminderStatus.QUEUED, 1, "ConnectError")
+    }
 
 
 async def test_a_sender_killed_after_the_gateway_call_never_makes_it_accept_twice(

@@ -18,6 +18,7 @@ import dramatiq
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from cases.models import Reminder, ReminderStatus, Visit, VisitStatus
@@ -194,3 +195,83 @@ async def test_reminders_and_missed_visits_flow_through_real_brokers(
 
 def travel_to(moment: datetime) -> None:
     tasks.clock = lambda: moment.astimezone(ZoneInfo("UTC"))
+
+
+MOSCOW_MORNING = datetime(2026, 11, 23, 11, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+@pytest.fixture
+async def sessions(
+    pipeline: tuple[Settings, dramatiq.Broker],
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on the pipeline's database; the actors' clock stands at `MOSCOW_MORNING`."""
+    engine = create_engine(pipeline[0])
+    travel_to(MOSCOW_MORNING)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+async def due_sms(
+    sessions: async_sessionmaker[AsyncSession], count: int, status: ReminderStatus
+) -> list[int]:
+    """`count` SMS reminders due an hour ago, each for a patient of its own in Moscow."""
+    due = MOSCOW_MORNING - timedelta(hours=1)
+    async with sessions() as session:
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        ids = []
+        for n in range(count):
+            patient = await region.patient(
+                insurer, phone=f"+7928000{n:04d}", time_zone="Europe/Moscow"
+            )
+            case = await region.case(patient, clinic, representative)
+            visit = await region.visit(case, due.date() + timedelta(days=20))
+            reminder = await region.reminder(case, visit, due, status=status)
+            assert reminder.id is not None
+            ids.append(reminder.id)
+        await session.commit()
+    return ids
+
+
+async def all_sent(sessions: async_sessionmaker[AsyncSession], count: int) -> bool:
+    async with sessions() as session:
+        found = await session.execute(sa.select(Reminder.status))
+        return list(found.scalars()) == [ReminderStatus.SENT] * count
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("pipeline", ["redis", "amqp"], indirect=True)
+async def test_a_batch_hands_a_reminder_that_must_try_again_to_a_delayed_send_of_its_own(
+    sessions: async_sessionmaker[AsyncSession], sms_gateway: RunningGateway
+) -> None:
+    # given: three due SMS, and a gateway that is down for the first message it gets
+    await due_sms(sessions, 3, ReminderStatus.PENDING)
+    sms_gateway.state.fail_next(1, status=503)
+
+    # when
+    tasks.dispatch_due_reminders.send()
+
+    # then: one batch request for the three; the one that failed went again on its own
+    assert await eventually(lambda: all_sent(sessions, 3)), sms_gateway.state.requests
+    assert sms_gateway.state.batches == [3]
+    assert sorted(sms_gateway.state.requests.values()) == [1, 1, 2]
+    assert len(sms_gateway.state.accepted) == 3
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("pipeline", ["redis", "amqp"], indirect=True)
+async def test_a_batch_the_broker_gave_up_on_goes_on_one_reminder_at_a_time(
+    sessions: async_sessionmaker[AsyncSession], sms_gateway: RunningGateway
+) -> None:
+    # given: two queued reminders whose batch message ran out of retries
+    ids = await due_sms(sessions, 2, ReminderStatus.QUEUED)
+
+    # when: the broker hands the batch to the actor for exhausted retries
+    tasks.split_batch.send({"args": [ids]}, {"retries": 4})
+
+    # then: each reminder is sent by a message of its own
+    assert await eventually(lambda: all_sent(sessions, 2)), sms_gateway.state.requests
+    assert sms_gateway.state.batches == []
+    assert sorted(sms_gateway.state.requests.values()) == [1, 1]
