@@ -5,7 +5,7 @@ Three processes besides the harness: the gateway stand-in (uvicorn, `bench.gatew
 worker (`bench.pipeline_worker`: the service's worker with its clock pinned to daytime) and the
 broker's server. The harness enqueues one `reminders.dispatch_due` message, as the scheduler
 does once a minute; that actor claims batches of 500 due reminders until none is left and
-enqueues a `reminders.send` per reminder after each batch's commit. The clock starts at that
+enqueues a `reminders.send_batch` per 100 of them after each batch's commit. The clock starts at that
 enqueue and stops when the database holds every reminder as `sent`.
 """
 

@@ -43,6 +43,7 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
     scan = size["missed_visit_scan"]
     assert scan["flagged_by_scan"] == scan["flagged_by_single_update"] == scan["newly_missed"]
     assert scan["reminders_by_scan"] == scan["reminders_by_single_update"]
+    assert len(scan["scan_seconds_per_round"]) == len(scan["single_update_seconds_per_round"]) == 3
     for broker in ("redis", "rabbitmq"):
         measured = report["reminder_pipeline"][broker]
         if "skipped" in measured:
