@@ -6,7 +6,6 @@ decides what to send, when, on which rung of the ladder, and what to record. It 
 
 from __future__ import annotations
 
-import asyncio
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -80,8 +79,6 @@ EMAIL_SUBJECT: Final = "Диспансерное наблюдение"
 # Words that, sent back by SMS, withdraw consent to SMS (compared in upper case).
 STOP_WORDS: Final = frozenset({"STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"})
 _UNKNOWN: Final = "—"
-# Messages a courier without a batch form is asked to carry at once.
-HAND_OVER_CONCURRENCY: Final = 8
 
 
 @dataclass(frozen=True)
@@ -150,6 +147,8 @@ class Outcome(enum.StrEnum):
     RETRY = "retry"
     DEAD = "dead"
     NOTHING_TO_DO = "nothing_to_do"
+    # Left out of a batch, untouched, for a send of its own (see `deliver_many`).
+    ALONE = "alone"
 
 
 @dataclass(frozen=True)
@@ -212,20 +211,11 @@ class _Send:
     message: OutgoingMessage
 
 
-async def _one_by_one(
-    courier: Courier, messages: Sequence[OutgoingMessage]
-) -> list[Accepted | DeliveryFailed]:
-    """A courier without a batch form: its messages concurrently, a few at a time."""
-    limit = asyncio.Semaphore(HAND_OVER_CONCURRENCY)
-
-    async def hand_over(message: OutgoingMessage) -> Accepted | DeliveryFailed:
-        async with limit:
-            try:
-                return await courier.deliver(message)
-            except DeliveryFailed as failure:
-                return failure
-
-    return list(await asyncio.gather(*map(hand_over, messages)))
+async def _handed_over(courier: Courier, message: OutgoingMessage) -> Accepted | DeliveryFailed:
+    try:
+        return await courier.deliver(message)
+    except DeliveryFailed as failure:
+        return failure
 
 
 class ReminderDelivery:
@@ -251,19 +241,34 @@ class ReminderDelivery:
         self._informed: list[dict[str, Any]] = []
 
     async def deliver(self, reminder_id: int, now: datetime) -> Attempt:
-        return (await self.deliver_many([reminder_id], now))[reminder_id]
+        return (await self._deliver([reminder_id], now, batch=False))[reminder_id]
 
     async def deliver_many(self, reminder_ids: Sequence[int], now: datetime) -> dict[int, Attempt]:
         """Deliver a batch in one transaction: one locked read of the reminders with what they
         need, one of the consents, every channel's messages handed over together, and the
-        results written in one flush. Each reminder keeps its own rules, attempts and key."""
+        results written in one flush. Each reminder keeps its own rules, attempts and key.
+
+        A batch that fails after its hand-over is rolled back and sent again, so it takes only
+        messages the courier can be asked for twice (`BatchCourier`: one idempotency key per
+        message) and the channels that go out through the database (calls, letters). Any other
+        (e-mail over SMTP has no such key) is left queued and untouched, as `Outcome.ALONE`,
+        for the caller to send on its own.
+        """
+        return await self._deliver(reminder_ids, now, batch=True)
+
+    async def _deliver(
+        self, reminder_ids: Sequence[int], now: datetime, *, batch: bool
+    ) -> dict[int, Attempt]:
         attempts = dict.fromkeys(reminder_ids, Attempt(Outcome.NOTHING_TO_DO))
         # Delivered twice by the broker, cancelled meanwhile, or already done: nothing to do.
-        queued = [
-            found
-            for found in await self.reminders.for_delivery(reminder_ids)
-            if found.reminder.status == ReminderStatus.QUEUED
-        ]
+        queued = []
+        for found in await self.reminders.for_delivery(reminder_ids):
+            if found.reminder.status != ReminderStatus.QUEUED:
+                continue
+            if batch and not self._batches(found.reminder.channel):
+                attempts[found.reminder.id] = Attempt(Outcome.ALONE)  # type: ignore[index]
+                continue
+            queued.append(found)
         contexts = await self._contexts(queued)
         sends: list[_Send] = []
         for found, context in zip(queued, contexts, strict=True):
@@ -324,6 +329,12 @@ class ReminderDelivery:
         )
         return _Send(reminder, context, message)
 
+    def _batches(self, channel: Channel) -> bool:
+        """Whether a batch may carry `channel`: no courier (the database is the channel, or the
+        send fails as not configured) or one that takes a batch under idempotency keys."""
+        courier = self.couriers.get(channel)
+        return courier is None or isinstance(courier, BatchCourier)
+
     async def _hand_over(self, sends: Sequence[_Send]) -> list[Accepted | DeliveryFailed]:
         """Each channel's messages to its courier at once; results in the order of `sends`."""
         results: dict[int, Accepted | DeliveryFailed] = {}
@@ -340,7 +351,7 @@ class ReminderDelivery:
             elif isinstance(courier, BatchCourier):
                 outcomes = await courier.deliver_many(messages)
             else:
-                outcomes = await _one_by_one(courier, messages)
+                outcomes = [await _handed_over(courier, message) for message in messages]
             results.update(zip(indexes, outcomes, strict=True))
         return [results[i] for i in range(len(sends))]
 

@@ -74,8 +74,13 @@ class SmsGatewayCourier:
                 self.batch_url, {"messages": [self._payload(m) for m in messages]}
             )
             if not response.is_success:
-                # The request as a whole was refused: every message shares that answer.
-                raise _failure(response.status_code, _error_code(response))
+                # The request as a whole was refused: no verdict on any recipient, try again.
+                code = _error_code(response)
+                raise DeliveryFailed(
+                    DeliveryError.UNAVAILABLE,
+                    f"batch: http {response.status_code} {code}",
+                    permanent=False,
+                )
             results = _answer(response).get("results")
             if not isinstance(results, list) or len(results) != len(messages):
                 raise DeliveryFailed(

@@ -153,17 +153,27 @@ async def dispatch_due_reminders() -> None:
     on_retry_exhausted="reminders.split_batch",
 )
 async def send_reminders(reminder_ids: list[int]) -> None:
-    """Deliver a batch of reminders in one transaction; each that must try again later goes on
-    alone as a `reminders.send` message, delayed by its backoff."""
+    """Deliver a batch of reminders in one transaction. Each that must try again later goes on
+    alone as a `reminders.send` message, delayed by its backoff, and so does each that the batch
+    could not carry (an e-mail), at once."""
     async with worker_sessions()() as session:
         attempts = await _delivery(session).deliver_many(reminder_ids, clock())
         await session.commit()
     outcomes = Counter(attempt.outcome.value for attempt in attempts.values())
     log.info("reminders.batch", size=len(reminder_ids), **outcomes)
-    retries = {id_: a.delay for id_, a in attempts.items() if a.outcome is Outcome.RETRY}
-    if retries:
-        delays = [_milliseconds(delay) for delay in retries.values()]
-        await asyncio.to_thread(_enqueue_each, list(retries), delays)
+    alone = {
+        id_: _milliseconds(a.delay) if a.outcome is Outcome.RETRY else None
+        for id_, a in attempts.items()
+        if a.outcome in (Outcome.RETRY, Outcome.ALONE)
+    }
+    if not alone:
+        return
+    try:
+        await asyncio.to_thread(_enqueue_each, list(alone), list(alone.values()))
+    except Exception:
+        # Committed already: a redelivered batch would skip the backoff. The reminders stay
+        # queued, and the dispatcher enqueues them again once they count as lost.
+        log.exception("reminders.batch_enqueue_failed", count=len(alone))
 
 
 @dramatiq.actor(actor_name="reminders.split_batch", queue_name="reminders", broker=current_broker())

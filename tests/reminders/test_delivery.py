@@ -226,6 +226,66 @@ async def test_in_a_batch_each_reminder_keeps_its_own_outcome(
     )
 
 
+async def test_a_batch_carries_sms_calls_and_letters_and_leaves_e_mail_for_a_send_of_its_own(
+    db: RolledBackDatabase, sms_gateway: RunningGateway, mail_server: RunningMailServer
+) -> None:
+    # given: one reminder on each channel; e-mail has no idempotency key, so a batch sent
+    # again after a rollback would send it twice
+    couriers: dict[Channel, Any] = {
+        **sms(sms_gateway),
+        Channel.EMAIL: SmtpCourier(mail_server.url, "dispensary@example.org"),
+    }
+    async with db.session() as session:
+        text = await reminder_for(session, MORNING)
+        email = await reminder_for(session, MORNING, channel=Channel.EMAIL, email="p@example.org")
+        call = await reminder_for(session, MORNING, channel=Channel.VOICE_CALL)
+        letter = await reminder_for(
+            session, MORNING, channel=Channel.POST, postal_address="Ставрополь, ул. Ленина, 1"
+        )
+        delivery = ReminderDelivery(session, RULES, couriers)
+
+        # when
+        attempts = await delivery.deliver_many(
+            [r.id for r in (text, email, call, letter) if r.id], MORNING
+        )
+        untouched = await reload(session, email)
+        (untouched_status, untouched_attempts) = (untouched.status, untouched.attempts)
+        alone = await delivery.deliver(email.id, MORNING)
+
+        items = await rows(session, WorkItem)
+    # then
+    assert {id_: a.outcome for id_, a in attempts.items()} == {
+        text.id: Outcome.SENT,
+        email.id: Outcome.ALONE,
+        call.id: Outcome.SENT,
+        letter.id: Outcome.SENT,
+    }
+    assert (untouched_status, untouched_attempts) == (ReminderStatus.QUEUED, 0)
+    assert mail_server.mailbox.messages[0]["To"] == "p@example.org"
+    assert alone.outcome is Outcome.SENT
+    assert [m.to for m in sms_gateway.state.accepted] == ["+79280000001"]
+    assert [(i.kind, i.reminder_id) for i in items] == [(WorkItemKind.CALL_DUE, call.id)]
+
+
+async def test_a_batch_the_gateway_refuses_as_a_whole_is_no_verdict_on_its_recipients(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    async with db.session() as session:
+        reminders = [await reminder_for(session, MORNING) for _ in range(2)]
+        # a gateway without the bulk endpoint
+        courier = SmsGatewayCourier(sms_gateway.url + "/elsewhere", callback_url=None)
+
+        attempts = await ReminderDelivery(session, RULES, {Channel.SMS: courier}).deliver_many(
+            [r.id for r in reminders if r.id], MORNING
+        )
+
+        reminders = await rows(session, Reminder)
+    assert [a.outcome for a in attempts.values()] == [Outcome.RETRY, Outcome.RETRY]
+    assert {(r.status, r.error, r.last_error) for r in reminders} == {
+        (ReminderStatus.QUEUED, DeliveryError.UNAVAILABLE, "batch: http 404 ")
+    }
+
+
 async def test_a_batch_that_cannot_reach_the_gateway_retries_every_reminder(
     db: RolledBackDatabase,
 ) -> None:
