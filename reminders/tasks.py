@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,8 +114,9 @@ def _enqueue(ids: Sequence[int]) -> None:
         send_reminders.send(list(ids[start : start + SEND_BATCH]))
 
 
-def _enqueue_each(ids: Sequence[int], delays_ms: Sequence[int | None] | None = None) -> None:
-    for reminder_id, delay in zip(ids, delays_ms or [None] * len(ids), strict=True):
+def _enqueue_each(delays_ms: Mapping[int, int | None]) -> None:
+    """A `reminders.send` message for each reminder, delayed by its milliseconds (None: none)."""
+    for reminder_id, delay in delays_ms.items():
         send_reminder.send_with_options(args=(reminder_id,), delay=delay)
 
 
@@ -169,7 +170,7 @@ async def send_reminders(reminder_ids: list[int]) -> None:
     if not alone:
         return
     try:
-        await asyncio.to_thread(_enqueue_each, list(alone), list(alone.values()))
+        await asyncio.to_thread(_enqueue_each, alone)
     except Exception:
         # Committed already: a redelivered batch would skip the backoff. The reminders stay
         # queued, and the dispatcher enqueues them again once they count as lost.
@@ -182,7 +183,7 @@ async def split_batch(message: dict[str, Any], _retries: dict[str, Any]) -> None
     one that cannot be sent holds up no other and ends as its own dead letter."""
     reminder_ids = [int(id_) for id_ in message["args"][0]]
     log.warning("reminders.batch_split", size=len(reminder_ids))
-    await asyncio.to_thread(_enqueue_each, reminder_ids)
+    await asyncio.to_thread(_enqueue_each, dict.fromkeys(reminder_ids))
 
 
 @dramatiq.actor(
