@@ -65,6 +65,7 @@ __all__ = [
     "ReminderDispatcher",
     "ReminderOperations",
     "SmsReplies",
+    "handed_over",
 ]
 
 # Channels that reach the patient directly, and so wait for the patient's waking hours.
@@ -211,7 +212,8 @@ class _Send:
     message: OutgoingMessage
 
 
-async def _handed_over(courier: Courier, message: OutgoingMessage) -> Accepted | DeliveryFailed:
+async def handed_over(courier: Courier, message: OutgoingMessage) -> Accepted | DeliveryFailed:
+    """What the courier answered for `message`: its acceptance, or its failure returned."""
     try:
         return await courier.deliver(message)
     except DeliveryFailed as failure:
@@ -351,7 +353,7 @@ class ReminderDelivery:
             elif isinstance(courier, BatchCourier):
                 outcomes = await courier.deliver_many(messages)
             else:
-                outcomes = [await _handed_over(courier, message) for message in messages]
+                outcomes = [await handed_over(courier, message) for message in messages]
             results.update(zip(indexes, outcomes, strict=True))
         return [results[i] for i in range(len(sends))]
 
@@ -423,7 +425,7 @@ class ReminderDelivery:
 
     async def _contexts(self, found: Sequence[ReminderForDelivery]) -> list[_Context]:
         """What each reminder's delivery needs to know, with one read of the consents."""
-        consents = await self.consents.for_patients([f.reminder.patient_id for f in found])
+        consents = await self.consents.granted([f.reminder.patient_id for f in found])
         return [
             _Context(
                 f.patient, reachability_of(f.patient, consents[f.reminder.patient_id]), _values(f)

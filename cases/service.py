@@ -667,7 +667,7 @@ class SupervisionService:
         return visit
 
     async def _plan_reminders(self, case: SupervisionCase, patient: Patient, visit: Visit) -> None:
-        consents = (await self.consents.for_patients([patient.id]))[patient.id]  # type: ignore[list-item,index]
+        consents = (await self.consents.granted([patient.id]))[patient.id]  # type: ignore[list-item,index]
         planned = reminders_for_visit(
             self.rules.policy,
             visit_id=visit.id,  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ Error details name a status or an exception type, never the recipient or the tex
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import httpx
 
-from cases.delivery import Accepted, Courier, DeliveryFailed, OutgoingMessage
+from cases.delivery import Accepted, Courier, DeliveryFailed, OutgoingMessage, handed_over
 from cases.models import Channel, DeliveryError
 from core.settings import Settings
 
@@ -68,7 +68,7 @@ class SmsGatewayCourier:
     ) -> list[Accepted | DeliveryFailed]:
         """One request for the lot; each message's answer is judged as if it came alone."""
         if len(messages) == 1:
-            return [await _outcome_of(self.deliver(messages[0]))]
+            return [await handed_over(self, messages[0])]
         try:
             response = await self._post(
                 self.batch_url, {"messages": [self._payload(m) for m in messages]}
@@ -101,13 +101,6 @@ class SmsGatewayCourier:
             raise DeliveryFailed(
                 DeliveryError.UNAVAILABLE, type(error).__name__, permanent=False
             ) from None
-
-
-async def _outcome_of(sending: Awaitable[Accepted]) -> Accepted | DeliveryFailed:
-    try:
-        return await sending
-    except DeliveryFailed as failure:
-        return failure
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
