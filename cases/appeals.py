@@ -29,7 +29,7 @@ from cases.models import (
     QualityExamination,
     utcnow,
 )
-from cases.pagination import Page, PageRequest
+from cases.pagination import PageQuery, PageRequest
 from cases.policy import (
     APPEAL_MAX_EXTENSION_DAYS,
     APPEAL_NEAR_DEADLINE_DAYS,
@@ -44,7 +44,6 @@ from cases.repository import (
     AppealOrder,
     AppealRepository,
     ClinicRepository,
-    CountRows,
     ExaminationFilter,
     InsurerRepository,
     PatientRepository,
@@ -141,11 +140,12 @@ class AppealService:
             raise NotFound("no such appeal", field=field_name)
         return appeal
 
-    async def page(
+    def page_query(
         self, filter: AppealFilter, request: PageRequest, order: AppealOrder, descending: bool
-    ) -> tuple[Page[Appeal], CountRows]:
-        listing = self.appeals.listing(filter)
-        return await self.appeals.page(listing, self.appeals.ordering(order, descending), request)
+    ) -> PageQuery:
+        return PageQuery(
+            self.appeals.listing(filter), self.appeals.ordering(order, descending), request
+        )
 
     async def register(
         self, actor: Actor, draft: AppealDraft, now: datetime | None = None
@@ -367,11 +367,8 @@ class QualityExaminationService:
             raise NotFound("no such quality examination", field=field_name)
         return examination
 
-    async def page(
-        self, filter: ExaminationFilter, request: PageRequest
-    ) -> tuple[Page[QualityExamination], CountRows]:
-        listing = self.examinations.listing(filter)
-        return await self.examinations.page(listing, self.examinations.ordering(), request)
+    def page_query(self, filter: ExaminationFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.examinations.listing(filter), self.examinations.ordering(), request)
 
     async def order(
         self, actor: Actor, order: ExaminationOrder, today: date | None = None

@@ -23,7 +23,6 @@ from cases.models import (
     CaseStatus,
     Channel,
     DeliveryError,
-    InformingEvent,
     InformingMethod,
     InformingOutcome,
     Patient,
@@ -36,11 +35,10 @@ from cases.models import (
     WorkItemStatus,
     utcnow,
 )
-from cases.pagination import Page, PageRequest
+from cases.pagination import PageQuery, PageRequest
 from cases.policy import Reachability, next_allowed_send_time, render
 from cases.repository import (
     ConsentRepository,
-    CountRows,
     InformingEventRepository,
     InformingFilter,
     PatientRepository,
@@ -636,20 +634,14 @@ class ReminderOperations:
         self.events = InformingEventRepository.from_session(session)
         self.audit = AuditLog(session)
 
-    async def page(
-        self, filter: ReminderFilter, request: PageRequest
-    ) -> tuple[Page[Reminder], CountRows]:
-        return await self.reminders.page(
-            self.reminders.listing(filter), self.reminders.ordering(), request
-        )
+    def page_query(self, filter: ReminderFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.reminders.listing(filter), self.reminders.ordering(), request)
 
     async def counts(self, filter: ReminderFilter) -> dict[ReminderStatus, int]:
         return await self.reminders.count_by_status(filter)
 
-    async def informing_page(
-        self, filter: InformingFilter, request: PageRequest
-    ) -> tuple[Page[InformingEvent], CountRows]:
-        return await self.events.page(self.events.listing(filter), self.events.ordering(), request)
+    def informing_page_query(self, filter: InformingFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.events.listing(filter), self.events.ordering(), request)
 
     async def get(self, reminder_id: int) -> Reminder:
         reminder = await self.reminders.lock(reminder_id)

@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -45,6 +45,28 @@ class PageRequest:
         if size < 0 or size > MAX_PAGE_SIZE:
             raise ValidationFailed(f"must be between 0 and {MAX_PAGE_SIZE}", field="first")
         return cls(first=size, after=decode_cursor(after) if after else None)
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page to read: the statement of every matching row, their ordering and the page asked for.
+
+    Building one does no I/O; `cases.repository.PageReader` reads it, as entities or as ids.
+    """
+
+    statement: sa.Select[Any]
+    keys: Sequence[SortKey]
+    request: PageRequest
+    # The statement cut to the page, plus one row that tells whether another follows; built at
+    # once, so that a cursor of another ordering is refused where the page was asked for.
+    limited: sa.Select[Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limited", self.cut(self.statement))
+
+    def cut(self, statement: sa.Select[Any]) -> sa.Select[Any]:
+        """`statement` (this one, or the same rows with other columns) cut to the page."""
+        return page_statement(statement, self.keys, self.request)
 
 
 @dataclass(frozen=True)

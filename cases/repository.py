@@ -49,7 +49,7 @@ from cases.models import (
     WorkItemStatus,
     utcnow,
 )
-from cases.pagination import Page, PageRequest, SortKey, build_page, page_statement
+from cases.pagination import Page, PageQuery, SortKey, build_page
 from cases.scope import install_scoping
 
 install_scoping()
@@ -162,15 +162,6 @@ class Repository(Generic[M]):
         counted = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
         return int((await self.execute(counted)).scalar_one())
 
-    async def page(
-        self, statement: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest
-    ) -> tuple[Page[Any], CountRows]:
-        """One page of `statement`, and how to count all its rows should the client ask."""
-        rows = await self.scalars(page_statement(statement, keys, request))
-        names = [str(key.column.key) for key in keys]
-        page = build_page(rows, lambda row: [getattr(row, name) for name in names], request)
-        return page, lambda: self.count(statement)
-
     async def first_per_parent(
         self,
         parent: Any,
@@ -219,6 +210,28 @@ class Repository(Generic[M]):
 
     def _id_column(self) -> sa.ColumnElement[Any]:
         return self.model.__table__.c.id  # type: ignore[attr-defined,no-any-return]
+
+
+class PageReader(Repository[Any]):
+    """Reads the page of any `PageQuery`, and counts all its rows should the client ask."""
+
+    async def entities(self, query: PageQuery) -> tuple[Page[Any], CountRows]:
+        rows = await self.scalars(query.limited)
+        names = [str(key.column.key) for key in query.keys]
+        page = build_page(rows, lambda row: [getattr(row, name) for name in names], query.request)
+        return page, lambda: self.count(query.statement)
+
+    async def ids(self, query: PageQuery, id_column: Any) -> tuple[Page[int], CountRows]:
+        """The page as row ids, with the cursors `entities` gives: for a read that builds the
+        rows' JSON in the database instead of loading entities."""
+        keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
+        statement = query.cut(query.statement.with_only_columns(id_column, *keys))
+        rows = (await self.execute(statement)).all()
+        page = build_page(rows, lambda row: list(row[1:]), query.request)
+        ids: list[int] = [row[0] for row in page.items]
+        return Page(
+            ids, page.cursors, page.has_next_page, page.has_previous_page
+        ), lambda: self.count(query.statement)
 
 
 class InsurerRepository(Repository[Insurer]):

@@ -15,7 +15,6 @@ from cases.actor import Actor, Role
 from cases.audit import AuditLog, changes_between, snapshot
 from cases.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from cases.models import (
-    AuditEvent,
     CaseSource,
     CaseStatus,
     Channel,
@@ -40,7 +39,7 @@ from cases.models import (
     WorkItemStatus,
     utcnow,
 )
-from cases.pagination import Page, PageRequest
+from cases.pagination import PageQuery, PageRequest
 from cases.policy import (
     PlannedReminder,
     Reachability,
@@ -64,7 +63,6 @@ from cases.repository import (
     ClinicRepository,
     ConsentRepository,
     ContactAttemptRepository,
-    CountRows,
     InformingEventRepository,
     InsurerRepository,
     PatientFilter,
@@ -132,8 +130,8 @@ class InsurerService:
         )
         return insurer
 
-    async def page(self, request: PageRequest) -> tuple[Page[Insurer], CountRows]:
-        return await self.insurers.page(self.insurers.listing(), self.insurers.ordering(), request)
+    def page_query(self, request: PageRequest) -> PageQuery:
+        return PageQuery(self.insurers.listing(), self.insurers.ordering(), request)
 
 
 class AuditService:
@@ -142,10 +140,8 @@ class AuditService:
     def __init__(self, session: AsyncSession) -> None:
         self.events = AuditRepository.from_session(session)
 
-    async def page(
-        self, filter: AuditFilter, request: PageRequest
-    ) -> tuple[Page[AuditEvent], CountRows]:
-        return await self.events.page(self.events.listing(filter), self.events.ordering(), request)
+    def page_query(self, filter: AuditFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.events.listing(filter), self.events.ordering(), request)
 
 
 class MissedVisitScan:
@@ -347,18 +343,18 @@ class PatientService:
             raise ValidationFailed("must not be empty", field="search")
         return PatientSearch(name_prefix=key)
 
-    async def page(
+    def page_query(
         self,
         filter: PatientFilter,
         request: PageRequest,
         order: PatientOrder = PatientOrder.NAME,
         descending: bool = False,
-    ) -> tuple[Page[Patient], CountRows]:
+    ) -> PageQuery:
         search = self.understand_search(filter.search) if filter.search else None
         if filter.diagnosis_prefix is not None:
             filter = replace(filter, diagnosis_prefix=filter.diagnosis_prefix.strip().upper())
         listing = self.patients.listing(filter, search)
-        return await self.patients.page(listing, self.patients.ordering(order, descending), request)
+        return PageQuery(listing, self.patients.ordering(order, descending), request)
 
     async def register(self, actor: Actor, draft: PatientDraft) -> Patient:
         enp = _validated(lambda: normalize_enp(draft.enp))
@@ -552,19 +548,17 @@ class SupervisionService:
             raise NotFound("no such visit", field=field_name)
         return visit
 
-    async def page(
+    def page_query(
         self, filter: CaseFilter, request: PageRequest, order: CaseOrder, descending: bool
-    ) -> tuple[Page[SupervisionCase], CountRows]:
+    ) -> PageQuery:
         if filter.icd10_prefix is not None:
             filter = replace(filter, icd10_prefix=filter.icd10_prefix.strip().upper())
-        listing = self.cases.listing(filter)
-        return await self.cases.page(listing, self.cases.ordering(order, descending), request)
+        return PageQuery(
+            self.cases.listing(filter), self.cases.ordering(order, descending), request
+        )
 
-    async def visit_page(
-        self, filter: VisitFilter, request: PageRequest
-    ) -> tuple[Page[Visit], CountRows]:
-        listing = self.visits.listing(filter)
-        return await self.visits.page(listing, self.visits.ordering(), request)
+    def visit_page_query(self, filter: VisitFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.visits.listing(filter), self.visits.ordering(), request)
 
     async def rules_table(self) -> list[SupervisionRuleRow]:
         return [
@@ -948,11 +942,8 @@ class WorkItemService:
         self.representatives = RepresentativeRepository.from_session(session)
         self.audit = AuditLog(session)
 
-    async def page(
-        self, filter: WorkItemFilter, request: PageRequest
-    ) -> tuple[Page[WorkItem], CountRows]:
-        listing = self.items.listing(filter)
-        return await self.items.page(listing, self.items.ordering(), request)
+    def page_query(self, filter: WorkItemFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.items.listing(filter), self.items.ordering(), request)
 
     async def get(self, item_id: int) -> WorkItem:
         item = await self.items.get(item_id)

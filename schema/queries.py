@@ -77,12 +77,15 @@ LETTER_BATCH_DAYS = 31
 
 @strawberry.type
 class ReminderConnection(Connection[Reminder]):
-    counts_by_status: strawberry.Private[Callable[[], Awaitable[dict[ReminderStatus, int]]]]
+    counts_by_status: strawberry.Private[
+        Callable[[], Awaitable[dict[ReminderStatus, int]]] | None
+    ] = None
 
     @strawberry.field(
         description="Reminders matching the filter in each status (status filter aside)."
     )
     async def counts(self) -> ReminderCounts:
+        assert self.counts_by_status is not None
         counts = await self.counts_by_status()
         return ReminderCounts(**{status.value: count for status, count in counts.items()})
 
@@ -222,8 +225,8 @@ class Query:
     async def insurers(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Insurer]:
-        page, count = await InsurerService(info.context.session).page(PageRequest.of(first, after))
-        return Connection.of(page, Insurer.from_model, count)
+        query = InsurerService(info.context.session).page_query(PageRequest.of(first, after))
+        return Connection.listed(info, query, Insurer.from_model)
 
     @strawberry.field(description="One patient by global id or by ЕНП.")
     async def patient(
@@ -261,10 +264,10 @@ class Query:
             diagnosis_prefix=given.diagnosis_prefix,
             has_active_case=given.has_active_case,
         )
-        page, count = await PatientService(info.context.session).page(
+        query = PatientService(info.context.session).page_query(
             domain_filter, PageRequest.of(first, after), order.field, order.descending
         )
-        return Connection.of(page, Patient.from_model, count)
+        return Connection.listed(info, query, Patient.from_model)
 
     @strawberry.field
     async def supervision_case(self, info: Info, id: relay.GlobalID) -> SupervisionCase | None:
@@ -298,10 +301,10 @@ class Query:
             has_open_work_item=given.has_open_work_item,
             missed_visits_at_least=given.missed_visits_at_least,
         )
-        page, count = await SupervisionService(info.context.session, info.context.rules).page(
+        query = SupervisionService(info.context.session, info.context.rules).page_query(
             domain_filter, PageRequest.of(first, after), order.field, order.descending
         )
-        return Connection.of(page, SupervisionCase.from_model, count)
+        return Connection.listed(info, query, SupervisionCase.from_model)
 
     @strawberry.field
     async def visits(
@@ -320,10 +323,10 @@ class Query:
             window_end_before=given.window_end_before,
             window_end_after=given.window_end_after,
         )
-        page, count = await SupervisionService(info.context.session, info.context.rules).visit_page(
+        query = SupervisionService(info.context.session, info.context.rules).visit_page_query(
             domain_filter, PageRequest.of(first, after)
         )
-        return Connection.of(page, Visit.from_model, count)
+        return Connection.listed(info, query, Visit.from_model)
 
     @strawberry.field(description="Open work items, most urgent first, then by due time.")
     async def worklist(
@@ -344,11 +347,11 @@ class Query:
             raise ValidationFailed("name whose worklist to show", field="filter.representativeId")
         if actor.role is Role.REPRESENTATIVE and owner != actor.representative_id:
             raise PermissionDenied("only a supervisor sees another representative's worklist")
-        page, count = await WorkItemService(info.context.session).page(
+        query = WorkItemService(info.context.session).page_query(
             WorkItemFilter(owner_id=owner, kinds=tuple(given.kinds or ())),
             PageRequest.of(first, after),
         )
-        return Connection.of(page, WorkItem.from_model, count)
+        return Connection.listed(info, query, WorkItem.from_model)
 
     @strawberry.field(description="The rules table: minimum visits per year by ICD-10 prefix.")
     async def supervision_rules(
@@ -388,10 +391,10 @@ class Query:
             occurred_after=given.occurred_after,
             occurred_before=given.occurred_before,
         )
-        page, count = await AuditService(info.context.session).page(
+        query = AuditService(info.context.session).page_query(
             domain_filter, PageRequest.of(first, after)
         )
-        return Connection.of(page, AuditEvent.from_model, count)
+        return Connection.listed(info, query, AuditEvent.from_model)
 
     @strawberry.field(
         description="The outbox for operators: reminders latest first, with counts by status; "
@@ -415,14 +418,10 @@ class Query:
             scheduled_before=given.scheduled_before,
         )
         operations = ReminderOperations(info.context.session)
-        page, count = await operations.page(domain_filter, PageRequest.of(first, after))
-        base = Connection.of(page, Reminder.from_model, count)
-        return ReminderConnection(
-            items=base.items,
-            page_info=base.page_info,
-            count_rows=count,
-            counts_by_status=lambda: operations.counts(domain_filter),
-        )
+        query = operations.page_query(domain_filter, PageRequest.of(first, after))
+        connection = ReminderConnection.listed(info, query, Reminder.from_model)
+        connection.counts_by_status = lambda: operations.counts(domain_filter)
+        return connection
 
     @strawberry.field(
         description="Informing events (each attempt: type, method, date), latest first, "
@@ -442,10 +441,10 @@ class Query:
             since=given.since,
             before=given.before,
         )
-        page, count = await ReminderOperations(info.context.session).informing_page(
+        query = ReminderOperations(info.context.session).informing_page_query(
             domain_filter, PageRequest.of(first, after)
         )
-        return Connection.of(page, InformingEvent.from_model, count)
+        return Connection.listed(info, query, InformingEvent.from_model)
 
     @strawberry.field(
         description=f"Daily batches of postal letters, latest first (the last {LETTER_BATCH_DAYS} days "
@@ -496,10 +495,10 @@ class Query:
             patient_id=optional_row_id(given.patient_id, "Patient", "filter.patientId"),
             case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
         )
-        page, count = await AppealService(info.context.session, info.context.rules).page(
+        query = AppealService(info.context.session, info.context.rules).page_query(
             domain_filter, PageRequest.of(first, after), order.field, order.descending
         )
-        return Connection.of(page, Appeal.from_model, count)
+        return Connection.listed(info, query, Appeal.from_model)
 
     @strawberry.field(description="Quality-of-care examinations, latest first.")
     async def quality_examinations(
@@ -517,10 +516,10 @@ class Query:
             appeal_id=optional_row_id(given.appeal_id, "Appeal", "filter.appealId"),
             case_id=optional_row_id(given.case_id, "SupervisionCase", "filter.caseId"),
         )
-        page, count = await QualityExaminationService(
-            info.context.session, info.context.rules
-        ).page(domain_filter, PageRequest.of(first, after))
-        return Connection.of(page, QualityExamination.from_model, count)
+        query = QualityExaminationService(info.context.session, info.context.rules).page_query(
+            domain_filter, PageRequest.of(first, after)
+        )
+        return Connection.listed(info, query, QualityExamination.from_model)
 
     @strawberry.field(description="Figures of a period (local dates, at most 366 days).")
     async def statistics(

@@ -7,17 +7,19 @@ relation fields (`schema.relations`) then read the loaders' caches instead of aw
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Self, TypeVar
 
 import strawberry
 from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 from strawberry.utils.str_converters import to_camel_case
 
-from cases.pagination import Page, PageRequest
+from cases.pagination import Page, PageQuery, PageRequest
+from cases.repository import PageReader
 from schema.context import Context
 
 NodeT = TypeVar("NodeT")
@@ -74,22 +76,13 @@ class Edge(Generic[NodeT]):
     cursor: str
 
 
-@strawberry.type
-class Connection(Generic[NodeT]):
+@dataclass
+class Paged(Generic[NodeT]):
+    """A connection's page once read: its edges, its page info and how to count every row."""
+
+    edges: list[Edge[NodeT]]
     page_info: PageInfo
-    items: strawberry.Private[list[Edge[NodeT]]]
-    count_rows: strawberry.Private[Callable[[], Awaitable[int]]]
-
-    @strawberry.field
-    async def edges(self, info: Info) -> list[Edge[NodeT]]:
-        if self.items:
-            nodes = [edge.node for edge in self.items]
-            await prefetch(info, type(nodes[0]), nodes, _nodes_of(info.selected_fields))
-        return self.items
-
-    @strawberry.field(description="All items matching the filter, on every page.")
-    async def total_count(self) -> int:
-        return await self.count_rows()
+    count_rows: Callable[[], Awaitable[int]]
 
     @classmethod
     def of(
@@ -97,9 +90,9 @@ class Connection(Generic[NodeT]):
         page: Page[Any],
         to_node: Callable[[Any], NodeT],
         count_rows: Callable[[], Awaitable[int]],
-    ) -> Connection[NodeT]:
+    ) -> Paged[NodeT]:
         return cls(
-            items=[
+            edges=[
                 Edge(node=to_node(item), cursor=cursor)
                 for item, cursor in zip(page.items, page.cursors, strict=True)
             ],
@@ -111,6 +104,64 @@ class Connection(Generic[NodeT]):
             ),
             count_rows=count_rows,
         )
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    """A page of a list. A nested list's page is loaded ahead of it; a root list's page is read
+    from its `query` when a field first asks, so that resolving the root field itself runs no
+    SQL (and a compiled read can take the query instead, `schema.compiled`)."""
+
+    paged: strawberry.Private[Paged[NodeT] | None] = None
+    query: strawberry.Private[PageQuery | None] = None
+    read: strawberry.Private[Callable[[], Awaitable[Paged[NodeT]]] | None] = None
+    reading: strawberry.Private[asyncio.Lock | None] = None
+
+    @strawberry.field
+    async def page_info(self) -> PageInfo:
+        return (await self.page()).page_info
+
+    @strawberry.field
+    async def edges(self, info: Info) -> list[Edge[NodeT]]:
+        items = (await self.page()).edges
+        if items:
+            nodes = [edge.node for edge in items]
+            await prefetch(info, type(nodes[0]), nodes, _nodes_of(info.selected_fields))
+        return items
+
+    @strawberry.field(description="All items matching the filter, on every page.")
+    async def total_count(self) -> int:
+        return await (await self.page()).count_rows()
+
+    async def page(self) -> Paged[NodeT]:
+        """The page, read once however many sibling fields ask for it at the same time."""
+        if self.paged is None:
+            assert self.read is not None
+            assert self.reading is not None
+            async with self.reading:
+                if self.paged is None:
+                    self.paged = await self.read()
+        return self.paged
+
+    @classmethod
+    def of(
+        cls,
+        page: Page[Any],
+        to_node: Callable[[Any], NodeT],
+        count_rows: Callable[[], Awaitable[int]],
+    ) -> Self:
+        return cls(paged=Paged.of(page, to_node, count_rows))
+
+    @classmethod
+    def listed(cls, info: Info, query: PageQuery, to_node: Callable[[Any], NodeT]) -> Self:
+        """The page of `query`, read on first use through the request's session."""
+        reader = PageReader.from_session(info.context.session)
+
+        async def read() -> Paged[NodeT]:
+            page, count_rows = await reader.entities(query)
+            return Paged.of(page, to_node, count_rows)
+
+        return cls(query=query, read=read, reading=asyncio.Lock())
 
 
 @cache
