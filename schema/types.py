@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
 
 import strawberry
+from sqlmodel import SQLModel
 from strawberry import relay
 from strawberry.relay import to_base64
 from strawberry.scalars import JSON
@@ -52,14 +54,43 @@ for _enum in (
     strawberry.enum(_enum)
 
 
-class ModelNode(relay.Node):
-    """A node backed by one table, loaded by id through the request's loaders."""
+class ModelObject:
+    """An object type that maps one table: each of its own fields (private ones included) holds
+    the column of the same name, or the one `renamed` names; its relation fields read other
+    tables through the request's loaders. A compiled read (`schema.compiled`) maps the fields
+    to the columns the same way."""
 
-    loader_name: ClassVar[str]
+    model: ClassVar[type[SQLModel]]
+    renamed: ClassVar[Mapping[str, str]] = {}
+
+    @classmethod
+    def column_of(cls, field_name: str) -> str:
+        return cls.renamed.get(field_name, field_name)
 
     @classmethod
     def from_model(cls, row: Any) -> Self:
-        raise NotImplementedError
+        return cls(**{name: getattr(row, column) for name, column in _columns(cls)})
+
+
+# Per type: its own fields (those its constructor takes) and the columns that hold them.
+_COLUMNS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _columns(cls: type[ModelObject]) -> tuple[tuple[str, str], ...]:
+    found = _COLUMNS.get(cls)
+    if found is None:
+        found = _COLUMNS[cls] = tuple(
+            (field.name, cls.column_of(field.name))
+            for field in dataclasses.fields(cls)  # type: ignore[arg-type]
+            if field.init
+        )
+    return found
+
+
+class ModelNode(ModelObject, relay.Node):
+    """A node backed by one table, loaded by id through the request's loaders."""
+
+    loader_name: ClassVar[str]
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -83,21 +114,13 @@ class Insurer(ModelNode):
     """An insurance medical organization (СМО)."""
 
     loader_name: ClassVar[str] = "insurer"
+    model: ClassVar[type[SQLModel]] = models.Insurer
+    renamed: ClassVar[Mapping[str, str]] = {"registry_code": "code"}
     id: relay.NodeID[int]
     registry_code: str = strawberry.field(description="The insurer's registry code, e.g. VTB-MS.")
     name: str
     hotline_phone: str | None = strawberry.field(description="E.164, e.g. +78003332225.")
     created_at: datetime
-
-    @classmethod
-    def from_model(cls, row: models.Insurer) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            registry_code=row.code,
-            name=row.name,
-            hotline_phone=row.hotline_phone,
-            created_at=row.created_at,
-        )
 
 
 @strawberry.type
@@ -105,21 +128,13 @@ class MedicalOrganization(ModelNode):
     """A clinic (МО)."""
 
     loader_name: ClassVar[str] = "clinic"
+    model: ClassVar[type[SQLModel]] = models.MedicalOrganization
+    renamed: ClassVar[Mapping[str, str]] = {"registry_code": "code"}
     id: relay.NodeID[int]
     registry_code: str
     name: str
     address: str | None
     time_zone: str
-
-    @classmethod
-    def from_model(cls, row: models.MedicalOrganization) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            registry_code=row.code,
-            name=row.name,
-            address=row.address,
-            time_zone=row.time_zone,
-        )
 
 
 @strawberry.type
@@ -127,6 +142,7 @@ class Representative(ModelNode):
     """An insurance representative of level 1, 2 or 3."""
 
     loader_name: ClassVar[str] = "representative"
+    model: ClassVar[type[SQLModel]] = models.Representative
     id: relay.NodeID[int]
     level: int
     last_name: str
@@ -138,58 +154,28 @@ class Representative(ModelNode):
     is_supervisor: bool
     insurer_id: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: models.Representative) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            level=row.level,
-            last_name=row.last_name,
-            first_name=row.first_name,
-            middle_name=row.middle_name,
-            phone=row.phone,
-            email=row.email,
-            active=row.active,
-            is_supervisor=row.is_supervisor,
-            insurer_id=row.insurer_id,
-        )
-
     insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
 
 @strawberry.type
-class NotificationConsent:
+class NotificationConsent(ModelObject):
+    model: ClassVar[type[SQLModel]] = models.NotificationConsent
     channel: models.Channel
     granted: bool
     changed_at: datetime
     method: str = strawberry.field(description="How it was given or withdrawn.")
 
-    @classmethod
-    def from_model(cls, row: models.NotificationConsent) -> Self:
-        return cls(
-            channel=row.channel, granted=row.granted, changed_at=row.changed_at, method=row.method
-        )
-
 
 @strawberry.type
 class ContactAttempt(ModelNode):
     loader_name: ClassVar[str] = "contact_attempt"
+    model: ClassVar[type[SQLModel]] = models.ContactAttempt
     id: relay.NodeID[int]
     method: models.ContactMethod
     outcome: models.ContactOutcome
     note: str | None
     attempted_at: datetime
     representative_id: strawberry.Private[int]
-
-    @classmethod
-    def from_model(cls, row: models.ContactAttempt) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            method=row.method,
-            outcome=row.outcome,
-            note=row.note,
-            attempted_at=row.attempted_at,
-            representative_id=row.representative_id,
-        )
 
     representative: Representative = one(
         "representative", "representative_id", lambda: Representative
@@ -201,6 +187,7 @@ class Reminder(ModelNode):
     """One message to one patient on one channel; `status` tells where it is in the pipeline."""
 
     loader_name: ClassVar[str] = "reminder"
+    model: ClassVar[type[SQLModel]] = models.Reminder
     id: relay.NodeID[int]
     kind: models.ReminderKind
     channel: models.Channel
@@ -219,25 +206,6 @@ class Reminder(ModelNode):
     delivered_at: datetime | None
     patient_id: strawberry.Private[int]
     previous_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.Reminder) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            kind=row.kind,
-            channel=row.channel,
-            scheduled_for=row.scheduled_for,
-            status=row.status,
-            skip_reason=row.skip_reason,
-            error=row.error,
-            last_error=row.last_error,
-            attempts=row.attempts,
-            provider_message_id=row.provider_message_id,
-            sent_at=row.sent_at,
-            delivered_at=row.delivered_at,
-            patient_id=row.patient_id,
-            previous_id=row.previous_id,
-        )
 
     patient: Patient = one("patient", "patient_id", lambda: Patient)
 
@@ -268,6 +236,7 @@ class InformingEvent(ModelNode):
     """One attempt to inform a patient: its type, method and date, as the federal exchange records it."""
 
     loader_name: ClassVar[str] = "informing_event"
+    model: ClassVar[type[SQLModel]] = models.InformingEvent
     id: relay.NodeID[int]
     kind: str = strawberry.field(
         description="The reminder kind, or `contact` for a representative's."
@@ -275,16 +244,6 @@ class InformingEvent(ModelNode):
     method: models.InformingMethod
     outcome: models.InformingOutcome
     occurred_at: datetime
-
-    @classmethod
-    def from_model(cls, row: models.InformingEvent) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            kind=row.kind,
-            method=row.method,
-            outcome=row.outcome,
-            occurred_at=row.occurred_at,
-        )
 
 
 @strawberry.type
@@ -301,6 +260,7 @@ class Patient(ModelNode):
     """A застрахованное лицо under (or about to be under) dispensary supervision."""
 
     loader_name: ClassVar[str] = "patient"
+    model: ClassVar[type[SQLModel]] = models.Patient
     id: relay.NodeID[int]
     enp: str = strawberry.field(description="ЕНП, 16 digits.")
     snils: str | None = strawberry.field(description="СНИЛС, 11 digits.")
@@ -319,27 +279,6 @@ class Patient(ModelNode):
     )
     insurer_id: strawberry.Private[int]
     attached_clinic_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.Patient) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            enp=row.enp,
-            snils=row.snils,
-            last_name=row.last_name,
-            first_name=row.first_name,
-            middle_name=row.middle_name,
-            birth_date=row.birth_date,
-            sex=row.sex,
-            phone=row.phone,
-            phone_extra=row.phone_extra,
-            email=row.email,
-            postal_address=row.postal_address,
-            time_zone=row.time_zone,
-            version=row.version,
-            insurer_id=row.insurer_id,
-            attached_clinic_id=row.attached_clinic_id,
-        )
 
     @classmethod
     async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
@@ -395,6 +334,7 @@ class SupervisionCase(ModelNode):
     """One patient under supervision for one diagnosis at one clinic."""
 
     loader_name: ClassVar[str] = "case"
+    model: ClassVar[type[SQLModel]] = models.SupervisionCase
     id: relay.NodeID[int]
     icd10: str
     physician_name: str | None
@@ -411,25 +351,6 @@ class SupervisionCase(ModelNode):
     patient_id: strawberry.Private[int]
     clinic_id: strawberry.Private[int]
     representative_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.SupervisionCase) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            icd10=row.icd10,
-            physician_name=row.physician_name,
-            opened_on=row.opened_on,
-            visits_per_year=row.visits_per_year,
-            plan_below_minimum=row.plan_below_minimum,
-            status=row.status,
-            closed_on=row.closed_on,
-            close_reason=row.close_reason,
-            source=row.source,
-            version=row.version,
-            patient_id=row.patient_id,
-            clinic_id=row.clinic_id,
-            representative_id=row.representative_id,
-        )
 
     patient: Patient = one("patient", "patient_id", lambda: Patient)
 
@@ -464,6 +385,7 @@ class Visit(ModelNode):
     """A follow-up visit: a window to come in, and what happened."""
 
     loader_name: ClassVar[str] = "visit"
+    model: ClassVar[type[SQLModel]] = models.Visit
     id: relay.NodeID[int]
     window_start: date
     window_end: date
@@ -475,21 +397,6 @@ class Visit(ModelNode):
     reason_code: str | None
     case_id: strawberry.Private[int]
 
-    @classmethod
-    def from_model(cls, row: models.Visit) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            window_start=row.window_start,
-            window_end=row.window_end,
-            appointment_at=row.appointment_at,
-            status=row.status,
-            attended_on=row.attended_on,
-            missed_at=row.missed_at,
-            external_id=row.external_id,
-            reason_code=row.reason_code,
-            case_id=row.case_id,
-        )
-
     case: SupervisionCase = one("case", "case_id", lambda: SupervisionCase)
 
 
@@ -498,6 +405,7 @@ class WorkItem(ModelNode):
     """Something a representative must act on."""
 
     loader_name: ClassVar[str] = "work_item"
+    model: ClassVar[type[SQLModel]] = models.WorkItem
     id: relay.NodeID[int]
     kind: models.WorkItemKind
     priority: int = strawberry.field(description="1 is the most urgent.")
@@ -511,24 +419,6 @@ class WorkItem(ModelNode):
     visit_id: strawberry.Private[int | None]
     appeal_id: strawberry.Private[int | None]
     owner_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.WorkItem) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            kind=row.kind,
-            priority=row.priority,
-            due_at=row.due_at,
-            status=row.status,
-            resolution=row.resolution,
-            resolved_at=row.resolved_at,
-            created_at=row.created_at,
-            patient_id=row.patient_id,
-            case_id=row.case_id,
-            visit_id=row.visit_id,
-            appeal_id=row.appeal_id,
-            owner_id=row.owner_id,
-        )
 
     patient: Patient | None = one(
         "patient",
@@ -547,24 +437,15 @@ class WorkItem(ModelNode):
 
 
 @strawberry.type
-class SupervisionRule:
+class SupervisionRule(ModelObject):
     """Minimum visits per year for an ICD-10 prefix, with where the row came from."""
 
+    model: ClassVar[type[SQLModel]] = models.SupervisionRule
     icd10_prefix: str
     min_visits_per_year: int
     specialty: str
     source: str
     verified: bool = strawberry.field(description="Read from the official text of Order 168н.")
-
-    @classmethod
-    def from_model(cls, row: models.SupervisionRule) -> Self:
-        return cls(
-            icd10_prefix=row.icd10_prefix,
-            min_visits_per_year=row.min_visits_per_year,
-            specialty=row.specialty,
-            source=row.source,
-            verified=row.verified,
-        )
 
 
 @strawberry.type
@@ -616,6 +497,7 @@ class Appeal(ModelNode):
     """A written or oral appeal (обращение) with its 59-ФЗ deadlines."""
 
     loader_name: ClassVar[str] = "appeal"
+    model: ClassVar[type[SQLModel]] = models.Appeal
     id: relay.NodeID[int]
     received_at: datetime
     registered_at: datetime
@@ -644,35 +526,6 @@ class Appeal(ModelNode):
     clinic_id: strawberry.Private[int | None]
     case_id: strawberry.Private[int | None]
     representative_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.Appeal) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            received_at=row.received_at,
-            registered_at=row.registered_at,
-            channel=row.channel,
-            kind=row.kind,
-            subject=row.subject,
-            text=row.text,
-            status=row.status,
-            registration_due=row.registration_due,
-            answer_due=row.answer_due,
-            extension_days=row.extension_days,
-            extension_notice=row.extension_notice,
-            extended_at=row.extended_at,
-            answer_text=row.answer_text,
-            outcome=row.outcome,
-            answered_at=row.answered_at,
-            answered_on_time=row.answered_on_time,
-            closed_at=row.closed_at,
-            version=row.version,
-            insurer_id=row.insurer_id,
-            patient_id=row.patient_id,
-            clinic_id=row.clinic_id,
-            case_id=row.case_id,
-            representative_id=row.representative_id,
-        )
 
     insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
@@ -716,6 +569,7 @@ class QualityExamination(ModelNode):
     """An ЭКМП: an expert examination of the care a clinic gave."""
 
     loader_name: ClassVar[str] = "examination"
+    model: ClassVar[type[SQLModel]] = models.QualityExamination
     id: relay.NodeID[int]
     kind: models.ExaminationKind
     reason: models.ExaminationReason | None = strawberry.field(
@@ -735,28 +589,6 @@ class QualityExamination(ModelNode):
     insurer_id: strawberry.Private[int]
     clinic_id: strawberry.Private[int]
     appeal_id: strawberry.Private[int | None]
-
-    @classmethod
-    def from_model(cls, row: models.QualityExamination) -> Self:
-        return cls(
-            id=row.id,  # type: ignore[arg-type]
-            kind=row.kind,
-            reason=row.reason,
-            period_start=row.period_start,
-            period_end=row.period_end,
-            expert_name=row.expert_name,
-            due_on=row.due_on,
-            ordered_at=row.ordered_at,
-            status=row.status,
-            violation_codes=list(row.violation_codes),
-            findings=row.findings,
-            outcome=row.outcome,
-            completed_at=row.completed_at,
-            version=row.version,
-            insurer_id=row.insurer_id,
-            clinic_id=row.clinic_id,
-            appeal_id=row.appeal_id,
-        )
 
     insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
 
