@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Generic, Self, TypeVar
 
@@ -90,6 +90,13 @@ class Repository(Generic[M]):
     def from_session(cls, session: AsyncSession) -> Self:
         return cls(session)
 
+    @classmethod
+    def of_model(cls, session: AsyncSession, model: type[M]) -> Repository[M]:
+        """Plain access to any table (by id, and the generic reads)."""
+        repository = Repository[M](session)
+        repository.model = model
+        return repository
+
     async def execute(
         self, statement: sa.Executable, rows: Sequence[dict[str, Any]] | None = None
     ) -> sa.Result[Any]:
@@ -162,54 +169,89 @@ class Repository(Generic[M]):
         counted = sa.select(sa.func.count()).select_from(statement.order_by(None).subquery())
         return int((await self.execute(counted)).scalar_one())
 
-    async def first_per_parent(
-        self,
-        parent: Any,
-        parent_ids: Sequence[int],
-        keys: Sequence[SortKey],
-        limit: int,
-        *where: Any,
-    ) -> dict[int, list[M]]:
+    def _id_column(self) -> sa.ColumnElement[Any]:
+        return self.model.__table__.c.id  # type: ignore[attr-defined,no-any-return]
+
+
+@dataclass(frozen=True)
+class ChildRows:
+    """The rows of one table that point at a parent row: `parent` is the mapped column holding the
+    parent's id, `keys` their order (the last key unique), `where` which of them count.
+
+    Loaders read them for a batch of parents (`ChildReader`); a compiled read selects them for
+    each parent inside its one statement (`cases.projection`).
+    """
+
+    parent: Any
+    keys: tuple[SortKey, ...]
+    where: tuple[Any, ...] = ()
+
+    @property
+    def model(self) -> type[SQLModel]:
+        model: type[SQLModel] = self.parent.class_
+        return model
+
+
+class ChildReader(Repository[Any]):
+    """The children of a batch of parents, one statement per call."""
+
+    async def first(
+        self, rows: ChildRows, parent_ids: Sequence[int], limit: int
+    ) -> dict[int, list[Any]]:
         """The first `limit` rows of each parent in one statement (a window over the parents)."""
         if not parent_ids:
             return {}
         rank = (
             sa.func.row_number()
-            .over(partition_by=parent, order_by=[key.ordered() for key in keys])
+            .over(partition_by=rows.parent, order_by=[key.ordered() for key in rows.keys])
             .label("rank")
         )
         # The window ranks ids only and the rows are joined back by primary key: aliasing the
         # whole entity over a subquery would copy every column per call, the costliest part
         # of a request that loads a few rows.
-        id_column = self._id_column()
-        ranked = sa.select(id_column, rank).where(parent.in_(set(parent_ids)), *where).subquery()
-        rows = await self.scalars(
-            sa.select(self.model)
+        id_column = rows.model.__table__.c.id  # type: ignore[attr-defined]
+        ranked = (
+            sa.select(id_column, rank)
+            .where(rows.parent.in_(set(parent_ids)), *rows.where)
+            .subquery()
+        )
+        found = await self.scalars(
+            sa.select(rows.model)
             .join(ranked, id_column == ranked.c.id)
             .where(ranked.c.rank <= limit)
-            .order_by(parent, ranked.c.rank)
+            .order_by(rows.parent, ranked.c.rank)
         )
-        grouped: dict[int, list[M]] = {id_: [] for id_ in parent_ids}
-        for row in rows:
-            grouped[getattr(row, parent.key)].append(row)
+        grouped: dict[int, list[Any]] = {id_: [] for id_ in parent_ids}
+        for row in found:
+            grouped[getattr(row, rows.parent.key)].append(row)
         return grouped
 
-    async def count_per_parent(
-        self, parent: Any, parent_ids: Sequence[int], *where: Any
-    ) -> dict[int, int]:
+    async def all(self, rows: ChildRows, parent_ids: Sequence[int]) -> dict[int, list[Any]]:
+        """Every row of each parent, for children a parent has few of by a constraint: a plain
+        IN does what a window over the parents would, for less."""
+        grouped: dict[int, list[Any]] = {id_: [] for id_ in parent_ids}
+        if not parent_ids:
+            return grouped
+        found = await self.scalars(
+            sa.select(rows.model)
+            .where(rows.parent.in_(set(parent_ids)), *rows.where)
+            .order_by(rows.parent, *(key.ordered() for key in rows.keys))
+        )
+        for row in found:
+            grouped[getattr(row, rows.parent.key)].append(row)
+        return grouped
+
+    async def counts(self, rows: ChildRows, parent_ids: Sequence[int]) -> dict[int, int]:
         if not parent_ids:
             return {}
-        rows = await self.execute(
-            sa.select(parent.label("parent"), sa.func.count().label("rows"))
-            .where(parent.in_(set(parent_ids)), *where)
-            .group_by(parent)
+        found = await self.execute(
+            sa.select(rows.parent.label("parent"), sa.func.count().label("rows"))
+            .where(rows.parent.in_(set(parent_ids)), *rows.where)
+            .group_by(rows.parent)
         )
         counts = {id_: 0 for id_ in parent_ids}
-        counts.update({row.parent: row.rows for row in rows})
+        counts.update({row.parent: row.rows for row in found})
         return counts
-
-    def _id_column(self) -> sa.ColumnElement[Any]:
-        return self.model.__table__.c.id  # type: ignore[attr-defined,no-any-return]
 
 
 class PageReader(Repository[Any]):
@@ -619,15 +661,10 @@ class SupervisionCaseRepository(Repository[SupervisionCase]):
             keys.insert(0, SortKey(col(SupervisionCase.opened_on), descending))
         return keys
 
-    async def for_patients(
-        self, patient_ids: Sequence[int], limit: int
-    ) -> dict[int, list[SupervisionCase]]:
-        return await self.first_per_parent(
-            col(SupervisionCase.patient_id), patient_ids, self.ordering(), limit
-        )
 
-    async def count_for_patients(self, patient_ids: Sequence[int]) -> dict[int, int]:
-        return await self.count_per_parent(col(SupervisionCase.patient_id), patient_ids)
+CASES_OF_PATIENT = ChildRows(
+    col(SupervisionCase.patient_id), tuple(SupervisionCaseRepository.ordering())
+)
 
 
 @dataclass(frozen=True)
@@ -678,22 +715,6 @@ class VisitQueries(Repository[Visit]):
     def ordering() -> list[SortKey]:
         return [SortKey(col(Visit.window_start)), SortKey(col(Visit.id))]
 
-    async def for_cases(self, case_ids: Sequence[int], limit: int) -> dict[int, list[Visit]]:
-        return await self.first_per_parent(col(Visit.case_id), case_ids, self.ordering(), limit)
-
-    async def count_for_cases(self, case_ids: Sequence[int]) -> dict[int, int]:
-        return await self.count_per_parent(col(Visit.case_id), case_ids)
-
-    async def next_planned(self, case_ids: Sequence[int]) -> dict[int, Visit | None]:
-        found = await self.first_per_parent(
-            col(Visit.case_id),
-            case_ids,
-            self.ordering(),
-            1,
-            col(Visit.status) == VisitStatus.PLANNED,
-        )
-        return {case_id: visits[0] if visits else None for case_id, visits in found.items()}
-
     async def future_planned(self, case_id: int) -> Sequence[Visit]:
         visits: Sequence[Visit] = await self.scalars(
             sa.select(Visit).where(
@@ -701,6 +722,10 @@ class VisitQueries(Repository[Visit]):
             )
         )
         return visits
+
+
+VISITS_OF_CASE = ChildRows(col(Visit.case_id), tuple(VisitQueries.ordering()))
+PLANNED_VISITS_OF_CASE = replace(VISITS_OF_CASE, where=(col(Visit.status) == VisitStatus.PLANNED,))
 
 
 class ReminderRepository(Repository[Reminder]):
@@ -744,15 +769,6 @@ class ReminderRepository(Repository[Reminder]):
             .values(status=ReminderStatus.CANCELLED, updated_at=utcnow())
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
-
-    async def latest_for_patients(self, patient_ids: Sequence[int]) -> dict[int, Reminder | None]:
-        found = await self.first_per_parent(
-            col(Reminder.patient_id),
-            patient_ids,
-            [SortKey(col(Reminder.scheduled_for), True), SortKey(col(Reminder.id), True)],
-            1,
-        )
-        return {patient_id: rows[0] if rows else None for patient_id, rows in found.items()}
 
     async def due(self, now: datetime, limit: int) -> Sequence[sa.Row[Any]]:
         """Pending reminders whose time has come, with the patient's zone, locked for this dispatcher.
@@ -936,6 +952,13 @@ class ReminderRepository(Repository[Reminder]):
         return [row.sent_at for row in rows]
 
 
+REMINDERS_OF_PATIENT = ChildRows(
+    col(Reminder.patient_id),
+    (SortKey(col(Reminder.scheduled_for), True), SortKey(col(Reminder.id), True)),
+)
+"""A patient's reminders, latest first."""
+
+
 @dataclass(frozen=True)
 class ReminderForDelivery:
     """A reminder and what its delivery reads (see `ReminderRepository.for_delivery`)."""
@@ -993,15 +1016,10 @@ class InformingEventRepository(Repository[InformingEvent]):
             SortKey(col(InformingEvent.id), True),
         ]
 
-    async def for_patients(
-        self, patient_ids: Sequence[int], limit: int
-    ) -> dict[int, list[InformingEvent]]:
-        return await self.first_per_parent(
-            col(InformingEvent.patient_id), patient_ids, self.ordering(), limit
-        )
 
-    async def count_for_patients(self, patient_ids: Sequence[int]) -> dict[int, int]:
-        return await self.count_per_parent(col(InformingEvent.patient_id), patient_ids)
+INFORMING_EVENTS_OF_PATIENT = ChildRows(
+    col(InformingEvent.patient_id), tuple(InformingEventRepository.ordering())
+)
 
 
 @dataclass(frozen=True)
@@ -1042,40 +1060,16 @@ class WorklistRepository(Repository[WorkItem]):
 class ContactAttemptRepository(Repository[ContactAttempt]):
     model = ContactAttempt
 
-    async def latest_for_patients(
-        self, patient_ids: Sequence[int]
-    ) -> dict[int, ContactAttempt | None]:
-        found = await self.first_per_parent(
-            col(ContactAttempt.patient_id),
-            patient_ids,
-            [
-                SortKey(col(ContactAttempt.attempted_at), True),
-                SortKey(col(ContactAttempt.id), True),
-            ],
-            1,
-        )
-        return {patient_id: rows[0] if rows else None for patient_id, rows in found.items()}
+
+CONTACTS_OF_PATIENT = ChildRows(
+    col(ContactAttempt.patient_id),
+    (SortKey(col(ContactAttempt.attempted_at), True), SortKey(col(ContactAttempt.id), True)),
+)
+"""A patient's contact attempts, latest first."""
 
 
 class ConsentRepository(Repository[NotificationConsent]):
     model = NotificationConsent
-
-    async def for_patients(
-        self, patient_ids: Sequence[int]
-    ) -> dict[int, list[NotificationConsent]]:
-        """Each patient's consents, oldest first. A patient has at most one per channel (a unique
-        constraint), so a plain IN does what a window over the patients would, for less."""
-        grouped: dict[int, list[NotificationConsent]] = {id_: [] for id_ in patient_ids}
-        if not patient_ids:
-            return grouped
-        rows = await self.scalars(
-            sa.select(NotificationConsent)
-            .where(col(NotificationConsent.patient_id).in_(set(patient_ids)))
-            .order_by(col(NotificationConsent.patient_id), col(NotificationConsent.id))
-        )
-        for row in rows:
-            grouped[row.patient_id].append(row)
-        return grouped
 
     async def granted(self, patient_ids: Sequence[int]) -> dict[int, list[sa.Row[Any]]]:
         """Each patient's consents as (channel, granted) rows, with no entity built."""
@@ -1100,6 +1094,12 @@ class ConsentRepository(Repository[NotificationConsent]):
             )
         )
         return found
+
+
+CONSENTS_OF_PATIENT = ChildRows(
+    col(NotificationConsent.patient_id), (SortKey(col(NotificationConsent.id)),)
+)
+"""A patient's consents, oldest first: at most one per channel (a unique constraint)."""
 
 
 class ClinicRepository(Repository[MedicalOrganization]):
@@ -1340,13 +1340,6 @@ class QualityExaminationRepository(Repository[QualityExamination]):
     def ordering() -> list[SortKey]:
         return [SortKey(col(QualityExamination.id), True)]
 
-    async def for_appeals(
-        self, appeal_ids: Sequence[int], limit: int
-    ) -> dict[int, list[QualityExamination]]:
-        return await self.first_per_parent(
-            col(QualityExamination.appeal_id), appeal_ids, self.ordering(), limit
-        )
-
     async def for_cases(
         self, case_ids: Sequence[int], limit: int
     ) -> dict[int, list[QualityExamination]]:
@@ -1392,6 +1385,11 @@ class QualityExaminationRepository(Repository[QualityExamination]):
         for row in rows:
             grouped[row.examination_id].append(row)
         return grouped
+
+
+EXAMINATIONS_OF_APPEAL = ChildRows(
+    col(QualityExamination.appeal_id), tuple(QualityExaminationRepository.ordering())
+)
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,117 @@
-"""Per-request DataLoaders: every relation a query follows is fetched in one statement per level."""
+"""Per-request DataLoaders: every relation a query follows is fetched in one statement per level.
+
+Each loader is named in `SOURCES` with the rows it reads; a compiled read (`schema.compiled`)
+selects the same rows inside its statement. The request makes a loader on first use.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel
 from strawberry.dataloader import DataLoader
 
+from cases.models import (
+    Appeal,
+    ContactAttempt,
+    InformingEvent,
+    Insurer,
+    MedicalOrganization,
+    Patient,
+    QualityExamination,
+    Reminder,
+    Representative,
+    SupervisionCase,
+    Visit,
+    WorkItem,
+)
 from cases.repository import (
-    AppealRepository,
-    ClinicRepository,
-    ConsentRepository,
-    ContactAttemptRepository,
-    InformingEventRepository,
-    InsurerRepository,
-    PatientRepository,
+    CASES_OF_PATIENT,
+    CONSENTS_OF_PATIENT,
+    CONTACTS_OF_PATIENT,
+    EXAMINATIONS_OF_APPEAL,
+    INFORMING_EVENTS_OF_PATIENT,
+    PLANNED_VISITS_OF_CASE,
+    REMINDERS_OF_PATIENT,
+    VISITS_OF_CASE,
+    ChildReader,
+    ChildRows,
     QualityExaminationRepository,
-    ReminderRepository,
     Repository,
-    RepresentativeRepository,
-    SupervisionCaseRepository,
-    VisitQueries,
-    WorklistRepository,
 )
 
 V = TypeVar("V")
 # A nested list asks for its first N items: the key is (parent id, N).
 Slice = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ById:
+    """Rows of `model` by id."""
+
+    model: type[SQLModel]
+
+
+@dataclass(frozen=True)
+class FirstOf:
+    """The first child of each parent, or None."""
+
+    rows: ChildRows
+
+
+@dataclass(frozen=True)
+class FirstN:
+    """The first N children of each parent, keyed by (parent id, N), plus one that tells whether
+    more follow."""
+
+    rows: ChildRows
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """Every child of each parent (children a parent has few of, by a constraint)."""
+
+    rows: ChildRows
+
+
+@dataclass(frozen=True)
+class CountOf:
+    """How many children each parent has."""
+
+    rows: ChildRows
+
+
+Source = ById | FirstOf | FirstN | AllOf | CountOf
+
+SOURCES: Final[Mapping[str, Source]] = {
+    "insurer": ById(Insurer),
+    "clinic": ById(MedicalOrganization),
+    "representative": ById(Representative),
+    "patient": ById(Patient),
+    "case": ById(SupervisionCase),
+    "visit": ById(Visit),
+    "work_item": ById(WorkItem),
+    "contact_attempt": ById(ContactAttempt),
+    "reminder": ById(Reminder),
+    "informing_event": ById(InformingEvent),
+    "appeal": ById(Appeal),
+    "examination": ById(QualityExamination),
+    "cases_of_patient": FirstN(CASES_OF_PATIENT),
+    "case_count_of_patient": CountOf(CASES_OF_PATIENT),
+    "visits_of_case": FirstN(VISITS_OF_CASE),
+    "visit_count_of_case": CountOf(VISITS_OF_CASE),
+    "next_visit_of_case": FirstOf(PLANNED_VISITS_OF_CASE),
+    "last_contact_of_patient": FirstOf(CONTACTS_OF_PATIENT),
+    "last_reminder_of_patient": FirstOf(REMINDERS_OF_PATIENT),
+    "informing_events_of_patient": FirstN(INFORMING_EVENTS_OF_PATIENT),
+    "informing_event_count_of_patient": CountOf(INFORMING_EVENTS_OF_PATIENT),
+    "consents_of_patient": AllOf(CONSENTS_OF_PATIENT),
+    "examinations_of_appeal": FirstN(EXAMINATIONS_OF_APPEAL),
+}
 
 
 def by_id(repository: Repository[Any]) -> DataLoader[int, Any]:
@@ -66,36 +149,44 @@ def sliced(
     return DataLoader(load_fn=load)
 
 
+def _loader(source: Source, session: AsyncSession) -> DataLoader[Any, Any]:
+    children = ChildReader.from_session(session)
+    match source:
+        case ById(model):
+            return by_id(Repository.of_model(session, model))
+        case FirstOf(spec):
+
+            async def first(ids: Sequence[int]) -> dict[int, Any]:
+                found = await children.first(spec, ids, 1)
+                return {id_: rows[0] if rows else None for id_, rows in found.items()}
+
+            return by_parent(first)
+        case FirstN(spec):
+            return sliced(lambda ids, limit: children.first(spec, ids, limit))
+        case AllOf(spec):
+            return by_parent(lambda ids: children.all(spec, ids))
+        case CountOf(spec):
+            return by_parent(lambda ids: children.counts(spec, ids))
+
+
 class Loaders:
+    """The request's loaders by name (`SOURCES`, and two that read through a link table), each
+    made when first used: a request uses a few of them."""
+
     def __init__(self, session: AsyncSession) -> None:
-        cases = SupervisionCaseRepository.from_session(session)
-        visits = VisitQueries.from_session(session)
-        self.insurer = by_id(InsurerRepository.from_session(session))
-        self.clinic = by_id(ClinicRepository.from_session(session))
-        self.representative = by_id(RepresentativeRepository.from_session(session))
-        self.patient = by_id(PatientRepository.from_session(session))
-        self.case = by_id(cases)
-        self.visit = by_id(visits)
-        self.work_item = by_id(WorklistRepository.from_session(session))
-        self.cases_of_patient = sliced(cases.for_patients)
-        self.case_count_of_patient = by_parent(cases.count_for_patients)
-        self.visits_of_case = sliced(visits.for_cases)
-        self.visit_count_of_case = by_parent(visits.count_for_cases)
-        self.next_visit_of_case = by_parent(visits.next_planned)
-        attempts = ContactAttemptRepository.from_session(session)
-        self.contact_attempt = by_id(attempts)
-        self.last_contact_of_patient = by_parent(attempts.latest_for_patients)
-        reminders = ReminderRepository.from_session(session)
-        self.reminder = by_id(reminders)
-        self.last_reminder_of_patient = by_parent(reminders.latest_for_patients)
-        events = InformingEventRepository.from_session(session)
-        self.informing_event = by_id(events)
-        self.informing_events_of_patient = sliced(events.for_patients)
-        self.informing_event_count_of_patient = by_parent(events.count_for_patients)
-        self.consents_of_patient = by_parent(ConsentRepository.from_session(session).for_patients)
-        examinations = QualityExaminationRepository.from_session(session)
-        self.appeal = by_id(AppealRepository.from_session(session))
-        self.examination = by_id(examinations)
-        self.examinations_of_appeal = sliced(examinations.for_appeals)
-        self.examinations_of_case = sliced(examinations.for_cases)
-        self.examined_of_examination = by_parent(examinations.examined)
+        self._session = session
+
+    def __getattr__(self, name: str) -> DataLoader[Any, Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        source = SOURCES.get(name)
+        if source is not None:
+            loader = _loader(source, self._session)
+        elif name == "examinations_of_case":
+            loader = sliced(QualityExaminationRepository.from_session(self._session).for_cases)
+        elif name == "examined_of_examination":
+            loader = by_parent(QualityExaminationRepository.from_session(self._session).examined)
+        else:
+            raise AttributeError(name)
+        setattr(self, name, loader)
+        return loader
