@@ -10,6 +10,7 @@ test's setup) is unrestricted, and the request middleware gives every request se
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,11 +78,16 @@ def scope_of(session: Any) -> DataScope | None:
     return found
 
 
-def _insurer_patients(insurer_id: int) -> sa.Select[Any]:
+# A rule narrows one table to the rows a scope admits; it is given the table (or an alias of it)
+# so that a statement which reads a table twice narrows each occurrence.
+RowRule = Callable[[sa.FromClause], sa.ColumnElement[bool]]
+
+
+def _insurer_patients(insurer_id: Any) -> sa.Select[Any]:
     return sa.select(_patients.c.id).where(_patients.c.insurer_id == insurer_id)
 
 
-def _clinic_patients(clinic_id: int) -> sa.Select[Any]:
+def _clinic_patients(clinic_id: Any) -> sa.Select[Any]:
     return sa.select(_patients.c.id).where(
         sa.or_(
             _patients.c.attached_clinic_id == clinic_id,
@@ -96,34 +102,42 @@ def _cases_of(patient_ids: sa.Select[Any]) -> sa.Select[Any]:
     return sa.select(_cases.c.id).where(_cases.c.patient_id.in_(patient_ids))
 
 
-def _criteria(scope: DataScope) -> list[Any]:
-    """The criteria of every table that holds a patient's data or names an insurer's staff."""
+def _nowhere(_table: sa.FromClause) -> sa.ColumnElement[bool]:
+    return sa.false()
+
+
+def row_rules(
+    scope: DataScope, insurer_id: Any = None, clinic_id: Any = None
+) -> dict[type, RowRule]:
+    """The rule of every table that holds a patient's data or names an insurer's staff (none for
+    an unrestricted scope). The scope's insurer and clinic are its own ids unless `insurer_id`
+    and `clinic_id` stand for them (bound parameters of a statement compiled once per kind of
+    scope, `cases.projection`)."""
+    if scope.unrestricted:
+        return {}
+    rules: dict[type, RowRule]
     if scope.insurer_id is not None:
-        patient_ids = _insurer_patients(scope.insurer_id)
-        rules: dict[type, Any] = {
-            Patient: col(Patient.insurer_id) == scope.insurer_id,
-            Representative: col(Representative.insurer_id) == scope.insurer_id,
-            AuditEvent: col(AuditEvent.insurer_id) == scope.insurer_id,
-            Appeal: col(Appeal.insurer_id) == scope.insurer_id,
-            QualityExamination: col(QualityExamination.insurer_id) == scope.insurer_id,
+        insurer = scope.insurer_id if insurer_id is None else insurer_id
+        patient_ids = _insurer_patients(insurer)
+        rules = {
+            model: (lambda table: table.c.insurer_id == insurer)
+            for model in (Patient, Representative, AuditEvent, Appeal, QualityExamination)
         }
     elif scope.clinic_id is not None:
-        patient_ids = _clinic_patients(scope.clinic_id)
+        clinic = scope.clinic_id if clinic_id is None else clinic_id
+        patient_ids = _clinic_patients(clinic)
         # Appeals and examinations are the insurer's business, not the clinic system's.
         rules = {
-            Patient: col(Patient.id).in_(patient_ids),
-            AuditEvent: sa.false(),
-            Appeal: sa.false(),
-            QualityExamination: sa.false(),
+            Patient: lambda table: table.c.id.in_(patient_ids),
+            AuditEvent: _nowhere,
+            Appeal: _nowhere,
+            QualityExamination: _nowhere,
         }
     else:
         patient_ids = sa.select(_patients.c.id).where(sa.false())
         rules = {
-            Patient: sa.false(),
-            Representative: sa.false(),
-            AuditEvent: sa.false(),
-            Appeal: sa.false(),
-            QualityExamination: sa.false(),
+            model: _nowhere
+            for model in (Patient, Representative, AuditEvent, Appeal, QualityExamination)
         }
     for model in (
         SupervisionCase,
@@ -133,18 +147,23 @@ def _criteria(scope: DataScope) -> list[Any]:
         NotificationConsent,
         InformingEvent,
     ):
-        rules[model] = model.__table__.c.patient_id.in_(patient_ids)  # type: ignore[union-attr]
-    rules[Visit] = col(Visit.case_id).in_(_cases_of(patient_ids))
-    rules[ExaminedCase] = col(ExaminedCase.case_id).in_(_cases_of(patient_ids))
+        rules[model] = lambda table: table.c.patient_id.in_(patient_ids)
+    rules[Visit] = lambda table: table.c.case_id.in_(_cases_of(patient_ids))
+    rules[ExaminedCase] = lambda table: table.c.case_id.in_(_cases_of(patient_ids))
     if scope.insurer_id is not None:
         # An appeal's work item may concern a person who is not a known patient.
-        rules[WorkItem] = sa.or_(
-            col(WorkItem.patient_id).in_(patient_ids),
-            col(WorkItem.appeal_id).in_(
-                sa.select(col(Appeal.id)).where(col(Appeal.insurer_id) == scope.insurer_id)
-            ),
+        appeals = sa.select(col(Appeal.id)).where(col(Appeal.insurer_id) == insurer)
+        rules[WorkItem] = lambda table: sa.or_(
+            table.c.patient_id.in_(patient_ids), table.c.appeal_id.in_(appeals)
         )
-    return [with_loader_criteria(model, rule) for model, rule in rules.items()]
+    return rules
+
+
+def _criteria(scope: DataScope) -> list[Any]:
+    return [
+        with_loader_criteria(model, rule(model.__table__))  # type: ignore[attr-defined]
+        for model, rule in row_rules(scope).items()
+    ]
 
 
 def install_scoping() -> None:
