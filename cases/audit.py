@@ -3,15 +3,16 @@ transaction of the change; rows are never updated (see `cases.scope`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
 from cases.actor import Actor
-from cases.models import AuditEvent
+from cases.models import AuditEvent, utcnow
 from cases.repository import AuditRepository
 
 
@@ -34,6 +35,16 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         for name, value in after.items()
         if before.get(name) != value
     }
+
+
+class PatientRef(Protocol):
+    """What the audit needs of a patient: an entity, or a row of a compiled read."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def insurer_id(self) -> int: ...
 
 
 class AuditLog:
@@ -60,3 +71,25 @@ class AuditLog:
         )
         await self.repository.add(event)
         return event
+
+    async def record_reads(self, actor: Actor, patients: Sequence[PatientRef]) -> None:
+        """That the caller opened these patients' cards (one row each, in one statement)."""
+        if not patients:
+            return
+        at = utcnow()
+        await self.repository.append(
+            [
+                {
+                    "actor": actor.label,
+                    "action": "patient.read",
+                    "entity_type": "Patient",
+                    "entity_id": patient.id,
+                    "changes": {},
+                    "request_id": actor.request_id,
+                    "occurred_at": at,
+                    "patient_id": patient.id,
+                    "insurer_id": patient.insurer_id,
+                }
+                for patient in patients
+            ]
+        )

@@ -325,6 +325,10 @@ class AuditRepository(Repository[AuditEvent]):
             patient = await self.session.get(Patient, patient_id)
         return patient_id, patient.insurer_id if patient else None
 
+    async def append(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New events as plain rows, in one statement: nothing reads them back."""
+        await self.execute(sa.insert(AuditEvent), rows)
+
     def listing(self, filter: AuditFilter) -> sa.Select[Any]:
         statement = where_equal(
             sa.select(AuditEvent),

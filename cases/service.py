@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.actor import Actor, Role
-from cases.audit import AuditLog, changes_between, snapshot
+from cases.audit import AuditLog, PatientRef, changes_between, snapshot
 from cases.errors import Conflict, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from cases.models import (
     CaseSource,
@@ -315,10 +315,9 @@ class PatientService:
     async def by_enp(self, enp: str) -> Patient | None:
         return await self.patients.by_enp(_validated(lambda: normalize_enp(enp)))
 
-    async def read_card(self, actor: Actor, patient: Patient) -> Patient:
-        """Record that the caller opened this patient's card (152-ФЗ: every read is traceable)."""
-        await self.audit.record(actor, "patient.read", patient)
-        return patient
+    async def read_cards(self, actor: Actor, patients: Sequence[PatientRef]) -> None:
+        """Record that the caller opened these patients' cards (152-ФЗ: every read is traceable)."""
+        await self.audit.record_reads(actor, patients)
 
     @staticmethod
     def understand_search(text: str) -> PatientSearch:

@@ -282,9 +282,7 @@ class Patient(ModelNode):
 
     @classmethod
     async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
-        service = PatientService(info.context.session)
-        for row in rows:
-            await service.read_card(info.context.actor, row)
+        await PatientService(info.context.session).read_cards(info.context.actor, rows)
 
     @classmethod
     async def open_card(cls, info: Info, row: models.Patient) -> Self:
