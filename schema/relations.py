@@ -55,6 +55,21 @@ def connection(
     )
 
 
+def every_row(
+    loader: str, node: Callable[[], Any], order: Sequence[str], *, description: str | None = None
+) -> Any:
+    """A field holding every row that points at this object, as a connection of one page: for
+    rows a parent has few of by a constraint (a patient's consents, one per channel)."""
+    relation = Relation(loader, "id", node, tuple(order), every=True)
+
+    def resolve(self: Any, info: Info) -> Any:
+        return _connection(relation, self, info, None)
+
+    return strawberry.field(
+        resolver=resolve, description=description, metadata={RELATION: relation}
+    )
+
+
 def nested_page(rows: Sequence[Any], first: int, keys: Sequence[str]) -> Page[Any]:
     """A page cut from the first N+1 rows of a parent, with cursors of the root connection's order."""
     return build_page(
@@ -91,17 +106,17 @@ def _one(relation: Relation, parent: Any, info: Info) -> Any:
 
 
 def _connection(relation: Relation, parent: Any, info: Info, first: int | None) -> Any:
-    size = first_of(first)
     parent_id = parent.id
     count = relation.count
+    size = 0 if relation.every else first_of(first)
 
     def build(rows: Sequence[Any]) -> Connection[Any]:
         if count is None:
             total: Callable[[], Awaitable[int]] = lambda: constant_count(len(rows))  # noqa: E731
         else:
             total = lambda: loader_of(info, count).load(parent_id)  # noqa: E731
-        return Connection.of(
-            nested_page(rows, size, relation.order), relation.node().from_model, total
-        )
+        page = nested_page(rows, len(rows) if relation.every else size, relation.order)
+        return Connection.of(page, relation.node().from_model, total)
 
-    return _ready_or_later(loader_of(info, relation.loader), (parent_id, size), build)
+    key = parent_id if relation.every else (parent_id, size)
+    return _ready_or_later(loader_of(info, relation.loader), key, build)

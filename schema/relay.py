@@ -39,6 +39,9 @@ class Relation:
     node: Callable[[], Any]  # the object type of the rows (named lazily: types refer to each other)
     order: tuple[str, ...] = ()  # a connection's sort columns, which its cursors encode
     count: str | None = None  # the loader of a connection's total, if it is counted
+    # A connection of every row (a parent has few, by a constraint): no `first`, and the loader
+    # is keyed by the parent's id alone.
+    every: bool = False
 
     @property
     def is_connection(self) -> bool:
@@ -227,12 +230,14 @@ async def prefetch(
             continue
         loader = loader_of(info, relation.loader)
         if relation.is_connection:
-            first = field.arguments.get("first")
-            size = first_of(None if first is None else int(first))
             ids = [item.id for item in objects]
-            rows = [
-                row for found in await _load(loader, [(id_, size) for id_ in ids]) for row in found
-            ]
+            if relation.every:
+                wanted: list[Any] = ids
+            else:
+                first = field.arguments.get("first")
+                size = first_of(None if first is None else int(first))
+                wanted = [(id_, size) for id_ in ids]
+            rows = [row for found in await _load(loader, wanted) for row in found]
             if relation.count is not None and any(
                 selected.name == "totalCount" for selected in fields_of(field.selections)
             ):

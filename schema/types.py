@@ -18,7 +18,7 @@ from cases.actor import Role
 from cases.pagination import MAX_PAGE_SIZE
 from cases.service import PatientService
 from schema.context import Context
-from schema.relations import connection, constant_count, nested_page, one
+from schema.relations import connection, every_row, one
 from schema.relay import Connection
 
 Info = strawberry.Info[Context, Any]
@@ -91,6 +91,8 @@ class ModelNode(ModelObject, relay.Node):
     """A node backed by one table, loaded by id through the request's loaders."""
 
     loader_name: ClassVar[str]
+    # The columns `on_read` reads of each row besides the id (a compiled read selects them).
+    read_columns: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -101,12 +103,13 @@ class ModelNode(ModelObject, relay.Node):
             ids.append(int(node_id) if node_id.isdigit() else -1)
         loader = getattr(info.context.loaders, cls.loader_name)
         found = await loader.load_many(ids)
-        await cls.on_read(info, [row for row in found if row is not None])
+        await cls.on_read(info.context, [row for row in found if row is not None])
         return [cls.from_model(row) if row is not None else None for row in found]
 
     @classmethod
-    async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
-        """Called with the rows `node(id)` returns (a patient's card is audited)."""
+    async def on_read(cls, context: Context, rows: Sequence[Any]) -> None:
+        """Called with the rows `node(id)` returns (a patient's card is audited): entities, or
+        rows of a compiled read holding `id` and the `read_columns`."""
 
 
 @strawberry.type
@@ -260,6 +263,7 @@ class Patient(ModelNode):
     """A застрахованное лицо under (or about to be under) dispensary supervision."""
 
     loader_name: ClassVar[str] = "patient"
+    read_columns: ClassVar[tuple[str, ...]] = ("insurer_id",)
     model: ClassVar[type[SQLModel]] = models.Patient
     id: relay.NodeID[int]
     enp: str = strawberry.field(description="ЕНП, 16 digits.")
@@ -281,13 +285,13 @@ class Patient(ModelNode):
     attached_clinic_id: strawberry.Private[int | None]
 
     @classmethod
-    async def on_read(cls, info: Info, rows: Sequence[Any]) -> None:
-        await PatientService(info.context.session).read_cards(info.context.actor, rows)
+    async def on_read(cls, context: Context, rows: Sequence[Any]) -> None:
+        await PatientService(context.session).read_cards(context.actor, rows)
 
     @classmethod
     async def open_card(cls, info: Info, row: models.Patient) -> Self:
         """The patient as one card: the read is recorded in the audit trail."""
-        await cls.on_read(info, [row])
+        await cls.on_read(info.context, [row])
         return cls.from_model(row)
 
     insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
@@ -295,14 +299,6 @@ class Patient(ModelNode):
     attached_clinic: MedicalOrganization | None = one(
         "clinic", "attached_clinic_id", lambda: MedicalOrganization
     )
-
-    @strawberry.field(description="Consent per channel (at most one per channel).")
-    async def consents(self, info: Info) -> Connection[NotificationConsent]:
-        rows = await info.context.loaders.consents_of_patient.load(self.id)
-        page = nested_page(rows, len(models.Channel), ["id"])
-        return Connection.of(
-            page, NotificationConsent.from_model, lambda: constant_count(len(rows))
-        )
 
     cases: Connection[SupervisionCase] = connection(
         "cases_of_patient",
@@ -325,6 +321,13 @@ class Patient(ModelNode):
     )
 
     last_reminder: Reminder | None = one("last_reminder_of_patient", "id", lambda: Reminder)
+
+    consents: Connection[NotificationConsent] = every_row(
+        "consents_of_patient",
+        lambda: NotificationConsent,
+        ["id"],
+        description="Consent per channel (at most one per channel).",
+    )
 
 
 @strawberry.type

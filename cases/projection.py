@@ -1,0 +1,478 @@
+"""Rows as JSON built by PostgreSQL: a tree of columns and related rows compiled into one
+statement, whose answer is text ready to send.
+
+A `Shape` says what to build of one row of a table: its members, each a column (in the format a
+client reads), a constant, a related row (`Related`) or a page of child rows (`Paged`).
+`ProjectionReader.compile` turns a shape into one SELECT that returns the JSON of the rows with
+the ids it is given, in their order; the statement is compiled once and run with new values
+(ids, page sizes, the caller's scope) each time. Every table it reads is narrowed by the
+caller's data scope (`cases.scope.row_rules`), as every ORM statement is.
+
+What the JSON must look like is the caller's business (`schema.compiled` builds shapes from
+GraphQL documents): this module knows tables, formats and pages, not GraphQL.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.util import ClauseAdapter
+from sqlmodel import SQLModel
+
+from cases.models import UtcDateTime
+from cases.pagination import SortKey
+from cases.repository import ChildRows, session_lock
+from cases.scope import DataScope, RowRule, row_rules
+
+# What a required value that turned out null becomes: a JSON string no column can hold
+# (PostgreSQL text never contains NUL), so the caller finds it in the text and answers the
+# request another way. The general GraphQL executor reports such a null as an error.
+MISSING: Final = '"\\u0000"'
+MISSING_IN_TEXT: Final = "\\u0000"
+
+_SAFE = re.compile(r"^[A-Za-z0-9_:]*$")
+
+
+class Unsupported(Exception):
+    """The shape asks for something this module cannot build in SQL."""
+
+
+class Format(enum.Enum):
+    VALUE = "value"  # as the column holds it: text, number, boolean or JSON
+    DATE = "date"  # YYYY-MM-DD
+    INSTANT = "instant"  # ISO 8601 in UTC, as Python's isoformat() of an aware UTC datetime
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    column: str
+    format: Format = Format.VALUE
+    # Stored value → the name a client reads, for enumerations.
+    names: Mapping[str, str] | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TextId:
+    """The row's id as base64 of `prefix` followed by the id (an opaque global id)."""
+
+    key: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class Constant:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Related:
+    """One related row: the row whose id this row's column `via` holds, or the first of this
+    row's children."""
+
+    key: str
+    via: str | ChildRows
+    shape: Shape
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Row:
+    """An item's row, in a page's items."""
+
+    key: str
+    shape: Shape
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """An item's cursor, as `cases.pagination.encode_cursor` writes it."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Items:
+    key: str
+    members: tuple[Row | Cursor | Constant, ...]
+
+
+class Flag(enum.Enum):
+    HAS_NEXT = "has_next"
+    HAS_PREVIOUS = "has_previous"
+    START_CURSOR = "start_cursor"
+    END_CURSOR = "end_cursor"
+
+
+@dataclass(frozen=True)
+class PageFlag:
+    key: str
+    flag: Flag
+
+
+@dataclass(frozen=True)
+class Flags:
+    key: str
+    members: tuple[PageFlag | Constant, ...]
+
+
+@dataclass(frozen=True)
+class Total:
+    key: str
+
+
+@dataclass(frozen=True)
+class Paged:
+    """A page of this row's children: the first N (`first`, a number or the name of the
+    parameter that holds it), read with one more that tells whether more follow. `count`
+    counts every child; without it the total is the number of rows read."""
+
+    key: str
+    rows: ChildRows
+    first: int | str
+    members: tuple[Items | Flags | Total | Constant, ...]
+    count: ChildRows | None = None
+
+
+Member = Column | TextId | Constant | Related | Paged
+
+
+@dataclass(frozen=True)
+class Shape:
+    model: type[SQLModel]
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class CompiledRows:
+    """A compiled statement: its SQL for the driver and where each value goes."""
+
+    sql: str
+    names: tuple[str, ...]
+    defaults: Mapping[str, Any]
+    # Columns returned after the position and the document, for the caller's own use.
+    extra: tuple[str, ...] = ()
+
+    def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(values[name] if name in values else self.defaults[name] for name in self.names)
+
+
+SCOPE_INSURER: Final = "scope_insurer_id"
+SCOPE_CLINIC: Final = "scope_clinic_id"
+
+
+def scope_values(scope: DataScope) -> dict[str, Any]:
+    """The values of the scope's parameters in a compiled statement."""
+    return {SCOPE_INSURER: scope.insurer_id, SCOPE_CLINIC: scope.clinic_id}
+
+
+def scope_kind(scope: DataScope) -> str:
+    """Which statement a scope needs: scopes of one kind share it, with their own values."""
+    if scope.unrestricted:
+        return "unrestricted"
+    if scope.insurer_id is not None:
+        return "insurer"
+    if scope.clinic_id is not None:
+        return "clinic"
+    return "nothing"
+
+
+def _text(value: str) -> sa.ColumnElement[str]:
+    """A constant of the statement (a key, a type name, a stored enum value), written into it."""
+    if not _SAFE.match(value):
+        raise Unsupported(f"not a plain name: {value!r}")
+    return sa.literal_column(f"'{value}'", sa.Text)
+
+
+def instant(value: Any) -> sa.ColumnElement[str]:
+    """`value` (timestamptz) as Python's isoformat() writes an aware UTC datetime: microseconds
+    only when there are some."""
+    utc = sa.func.timezone(_text("UTC"), value)
+    whole = sa.func.to_char(utc, sa.literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+    fraction = sa.case(
+        (sa.func.date_trunc(_text("second"), value) == value, _text("")),
+        else_=sa.func.to_char(utc, _text(".US")),
+    )
+    return whole + fraction + _text("+00:00")
+
+
+def iso_date(value: Any) -> sa.ColumnElement[str]:
+    return sa.func.to_char(value, _text("YYYY-MM-DD"))
+
+
+def base64_text(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """Standard base64 with padding, on one line."""
+    encoded = sa.func.encode(sa.func.convert_to(value, _text("UTF8")), _text("base64"))
+    return sa.func.translate(encoded, sa.func.chr(10), _text(""))
+
+
+def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[str]:
+    """The cursor of a row of `table`, as `cases.pagination.encode_cursor` writes it for the
+    values of `keys`: URL-safe base64, unpadded, of the compact JSON array of the values."""
+    parts: list[Any] = [_text("[")]
+    for position, key in enumerate(keys):
+        column = table.c[key.column.key]
+        kind = key.column.type
+        if isinstance(kind, UtcDateTime):
+            value: Any = (
+                sa.literal_column('\'{"dt":"\'') + instant(column) + sa.literal_column("'\"}'")
+            )
+        elif isinstance(kind, sa.Date):
+            value = sa.literal_column('\'{"d":"\'') + iso_date(column) + sa.literal_column("'\"}'")
+        elif isinstance(kind, sa.Integer):
+            value = sa.cast(column, sa.Text)
+        else:
+            raise Unsupported(f"a cursor over {kind!r}")
+        if position:
+            parts.append(_text(","))
+        parts.append(sa.func.coalesce(value, _text("null")))
+    parts.append(_text("]"))
+    text = parts[0]
+    for part in parts[1:]:
+        text = text + part
+    encoded = sa.func.encode(sa.func.convert_to(text, _text("UTF8")), _text("base64"))
+    return sa.func.translate(encoded, sa.func.chr(10) + _text("+/="), _text("-_"))
+
+
+@dataclass
+class _Builder:
+    rules: Mapping[type, RowRule]
+    aliases: int = 0
+    parameters: set[str] = field(default_factory=set)
+
+    def table(self, model: type[SQLModel]) -> sa.FromClause:
+        self.aliases += 1
+        return model.__table__.alias(f"t{self.aliases}")  # type: ignore[attr-defined,no-any-return]
+
+    def narrowed(self, model: type[SQLModel], table: sa.FromClause) -> list[Any]:
+        rule = self.rules.get(model)
+        return [] if rule is None else [rule(table)]
+
+    def document(self, shape: Shape, table: sa.FromClause) -> sa.ColumnElement[Any]:
+        pairs: list[Any] = []
+        for member in shape.members:
+            pairs += [_text(member.key), self.value(member, shape, table)]
+        return _object(pairs)
+
+    def value(self, member: Member, shape: Shape, table: sa.FromClause) -> Any:
+        match member:
+            case Column():
+                return self.column(member, table)
+            case TextId(prefix=prefix):
+                return base64_text(_text(prefix) + sa.cast(table.c.id, sa.Text))
+            case Constant(value=value):
+                return _text(value)
+            case Related():
+                return self.related(member, table)
+            case Paged():
+                return self.paged(member, table)
+
+    def column(self, member: Column, table: sa.FromClause) -> Any:
+        value: Any = table.c[member.column]
+        if member.names is not None:
+            names = member.names
+            if all(name == stored.upper() for stored, name in names.items()):
+                value = sa.func.upper(value)
+            else:
+                value = sa.case(*((value == _text(s), _text(n)) for s, n in names.items()))
+        elif member.format is Format.DATE:
+            value = iso_date(value)
+        elif member.format is Format.INSTANT:
+            value = instant(value)
+        if member.required and table.c[member.column].nullable:
+            value = sa.func.coalesce(
+                sa.func.to_json(value), sa.literal_column(f"'{MISSING}'::json")
+            )
+        return value
+
+    def children(self, rows: ChildRows, table: sa.FromClause, parent: sa.FromClause) -> list[Any]:
+        """The conditions that make rows of `table` the children `rows` of the row `parent`."""
+        adapt = ClauseAdapter(table).traverse
+        return [
+            adapt(rows.parent) == parent.c.id,
+            *(adapt(condition) for condition in rows.where),
+            *self.narrowed(rows.model, table),
+        ]
+
+    def related(self, member: Related, parent: sa.FromClause) -> Any:
+        shape = member.shape
+        table = self.table(shape.model)
+        statement = sa.select(self.document(shape, table)).select_from(table)
+        if isinstance(member.via, str):
+            statement = statement.where(
+                table.c.id == parent.c[member.via], *self.narrowed(shape.model, table)
+            )
+        else:
+            if member.via.model is not shape.model:
+                raise Unsupported("children of another table than the shape's")
+            adapt = ClauseAdapter(table).traverse
+            statement = (
+                statement.where(*self.children(member.via, table, parent))
+                .order_by(*(adapt(key.ordered()) for key in member.via.keys))
+                .limit(1)
+            )
+        found: Any = statement.scalar_subquery()
+        if member.required:
+            found = sa.func.coalesce(found, sa.literal_column(f"'{MISSING}'::json"))
+        return found
+
+    def first(self, member: Paged) -> Any:
+        if isinstance(member.first, int):
+            return member.first
+        self.parameters.add(member.first)
+        return sa.bindparam(member.first, type_=sa.Integer)
+
+    def paged(self, member: Paged, parent: sa.FromClause) -> Any:
+        rows = member.rows
+        table = self.table(rows.model)
+        adapt = ClauseAdapter(table).traverse
+        order = [adapt(key.ordered()) for key in rows.keys]
+        first = self.first(member)
+        page = (
+            sa.select(table, sa.func.row_number().over(order_by=order).label("rank"))
+            .where(*self.children(rows, table, parent))
+            .order_by(*order)
+            .limit(first + 1)
+            .correlate(parent)
+            .subquery(f"page{self.aliases}")
+        )
+        in_page = page.c.rank <= first
+        by_rank = page.c.rank
+        pairs: list[Any] = []
+        for part in member.members:
+            match part:
+                case Items(members=members):
+                    items: list[Any] = []
+                    for item in members:
+                        match item:
+                            case Row(shape=shape):
+                                if shape.model is not rows.model:
+                                    raise Unsupported("items of another table than the page's")
+                                value: Any = self.document(shape, page)
+                            case Cursor():
+                                value = cursor(rows.keys, page)
+                            case Constant(value=constant):
+                                value = _text(constant)
+                        items += [_text(item.key), value]
+                    aggregated = (
+                        sa.func.json_agg(_object(items)).aggregate_order_by(by_rank).filter(in_page)
+                    )
+                    pairs += [
+                        _text(part.key),
+                        sa.func.coalesce(aggregated, sa.literal_column("'[]'::json")),
+                    ]
+                case Flags(members=flags):
+                    values: list[Any] = []
+                    for flag in flags:
+                        values += [_text(flag.key), self.flag(flag, rows, page, first)]
+                    pairs += [_text(part.key), _object(values)]
+                case Total():
+                    pairs += [_text(part.key), self.total(member, parent, sa.func.count())]
+                case Constant(value=constant):
+                    pairs += [_text(part.key), _text(constant)]
+        return sa.select(_object(pairs)).select_from(page).scalar_subquery()
+
+    def flag(
+        self, flag: PageFlag | Constant, rows: ChildRows, page: sa.FromClause, first: Any
+    ) -> Any:
+        if isinstance(flag, Constant):
+            return _text(flag.value)
+        in_page = page.c.rank <= first
+        match flag.flag:
+            case Flag.HAS_NEXT:
+                return sa.func.count() > first
+            case Flag.HAS_PREVIOUS:
+                return sa.false()
+            case Flag.START_CURSOR:
+                rank: Any = page.c.rank
+            case Flag.END_CURSOR:
+                rank = page.c.rank.desc()
+        cursors = (
+            sa.func.array_agg(cursor(rows.keys, page)).aggregate_order_by(rank).filter(in_page)
+        )
+        return sa.type_coerce(cursors, ARRAY(sa.Text))[1]
+
+    def total(self, member: Paged, parent: sa.FromClause, rows_read: Any) -> Any:
+        if member.count is None:
+            return rows_read
+        table = self.table(member.count.model)
+        return (
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(*self.children(member.count, table, parent))
+            .scalar_subquery()
+        )
+
+
+def _object(pairs: list[Any]) -> sa.ColumnElement[Any]:
+    if len(pairs) > 100:
+        # json_build_object takes at most 100 arguments.
+        raise Unsupported("more than 50 members in one object")
+    return sa.func.json_build_object(*pairs)
+
+
+class ProjectionReader:
+    """Compiles shapes into statements and runs them on the request's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> ProjectionReader:
+        return cls(session)
+
+    @staticmethod
+    def compile(
+        shape: Shape, scope: DataScope, dialect: sa.Dialect, extra: Sequence[str] = ()
+    ) -> CompiledRows:
+        """The statement that answers `shape` for the rows whose ids it is given (`ids`), in
+        their order: one row each (position, document, and the `extra` columns), none for an
+        id outside the scope. The scope's ids are parameters: one statement serves every scope
+        of its kind."""
+        rules = row_rules(
+            scope,
+            insurer_id=sa.bindparam(SCOPE_INSURER, type_=sa.BigInteger),
+            clinic_id=sa.bindparam(SCOPE_CLINIC, type_=sa.BigInteger),
+        )
+        builder = _Builder(rules)
+        wanted = (
+            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
+            .table_valued("id", with_ordinality="position")
+            .render_derived("wanted")
+        )
+        table = builder.table(shape.model)
+        statement = (
+            sa.select(
+                wanted.c.position,
+                builder.document(shape, table).label("document"),
+                *(table.c[name] for name in extra),
+            )
+            .select_from(wanted.join(table, table.c.id == wanted.c.id))
+            .where(*builder.narrowed(shape.model, table))
+            .order_by(wanted.c.position)
+        )
+        compiled = statement.compile(dialect=dialect)
+        names = tuple(compiled.positiontup or ())
+        defaults = {
+            name: value.value if isinstance(value, enum.Enum) else value
+            for name, value in compiled.params.items()
+        }
+        return CompiledRows(compiled.string, names, defaults, tuple(extra))
+
+    async def rows(
+        self, statement: CompiledRows, ids: Sequence[int], values: Mapping[str, Any]
+    ) -> Sequence[sa.Row[Any]]:
+        arguments = statement.arguments({**values, "ids": list(ids)})
+        async with session_lock(self.session):
+            connection = await self.session.connection()
+            result = await connection.exec_driver_sql(statement.sql, arguments)
+            return result.all()
