@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import dramatiq
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -37,6 +38,7 @@ from core.settings import Settings
 from reminders.gateway import SmsGatewayStandIn
 from schema import build_schema
 from schema.context import Context
+from schema.errors import is_expected, masked
 
 DEV_SMS_GATEWAY_PATH = "/dev/sms-gateway"
 
@@ -53,12 +55,27 @@ class GraphQLRoute(GraphQL[Context, None]):
             rules=request.app.state.rules,
         )
 
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson also writes the JSON a compiled read took from the database as it is
+        # (`orjson.Fragment`).
+        return orjson.dumps(data)
+
     async def process_result(
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         if result.errors:
             # Any error (even a masked one in a sibling field) discards the request's writes.
-            request.state.transaction.failed = True
+            transaction: RequestTransaction = request.state.transaction
+            transaction.failed = True
+            # Masking is an extension, which an error raised out of another extension's hook
+            # skips: whatever is still unexpected here is masked now (and was logged).
+            result.errors = [
+                error if is_expected(error) else masked(error, transaction.request_id)
+                for error in result.errors
+            ]
         return await super().process_result(request, result)
 
 
@@ -125,7 +142,11 @@ def create_app(
         )
 
     graphql = GraphQLRoute(
-        build_schema(production=settings.is_production, max_cost=settings.max_query_cost),
+        build_schema(
+            production=settings.is_production,
+            max_cost=settings.max_query_cost,
+            compiled_reads=settings.compiled_reads,
+        ),
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )

@@ -48,7 +48,7 @@ def safe_url(url: str) -> str:
 async def _database_reachable(settings: Settings) -> None:
     from core.db import create_engine
 
-    engine = create_engine(settings, pool_pre_ping=False)
+    engine = create_engine(settings)
     try:
         async with engine.connect() as connection:
             await connection.execute(sa.text("SELECT 1"))

@@ -4,6 +4,7 @@ transaction of the change; rows are never updated (see `cases.scope`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Protocol
@@ -35,6 +36,26 @@ def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
         for name, value in after.items()
         if before.get(name) != value
     }
+
+
+@dataclass(frozen=True)
+class ReadAudit:
+    """What reading a record leaves in the audit trail: one event per record read, naming the
+    patient it concerns and that patient's insurer (columns of the record)."""
+
+    action: str
+    entity_type: str
+    patient_column: str
+    insurer_column: str
+
+    @staticmethod
+    def shared(actor: Actor, at: datetime) -> dict[str, Any]:
+        """The columns every event of one request shares."""
+        return {"actor": actor.label, "request_id": actor.request_id, "occurred_at": at}
+
+
+CARD_READ = ReadAudit("patient.read", "Patient", "id", "insurer_id")
+"""A patient's card was opened (152-ФЗ: every read of personal data is traceable)."""
 
 
 class PatientRef(Protocol):
@@ -76,17 +97,15 @@ class AuditLog:
         """That the caller opened these patients' cards (one row each, in one statement)."""
         if not patients:
             return
-        at = utcnow()
+        shared = CARD_READ.shared(actor, utcnow())
         await self.repository.append(
             [
                 {
-                    "actor": actor.label,
-                    "action": "patient.read",
-                    "entity_type": "Patient",
+                    **shared,
+                    "action": CARD_READ.action,
+                    "entity_type": CARD_READ.entity_type,
                     "entity_id": patient.id,
                     "changes": {},
-                    "request_id": actor.request_id,
-                    "occurred_at": at,
                     "patient_id": patient.id,
                     "insurer_id": patient.insurer_id,
                 }

@@ -18,6 +18,7 @@ import enum
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -26,9 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import SQLModel
 
-from cases.models import UtcDateTime
+from cases.actor import Actor
+from cases.audit import ReadAudit
+from cases.models import AuditEvent, UtcDateTime
 from cases.pagination import SortKey
-from cases.repository import ChildRows, session_lock
+from cases.repository import ChildRows, DriverStatement, on_driver
 from cases.scope import DataScope, RowRule, row_rules
 
 # What a required value that turned out null becomes: a JSON string no column can hold
@@ -37,7 +40,11 @@ from cases.scope import DataScope, RowRule, row_rules
 MISSING: Final = '"\\u0000"'
 MISSING_IN_TEXT: Final = "\\u0000"
 
-_SAFE = re.compile(r"^[A-Za-z0-9_:]*$")
+# What a constant written into a statement may hold: no quote, backslash or percent sign.
+_SAFE = re.compile(r"^[^'\\%\x00]*$")
+
+
+_NEWLINE: Final = sa.literal_column("chr(10)", sa.Text)
 
 
 class Unsupported(Exception):
@@ -132,13 +139,13 @@ class Total:
 
 @dataclass(frozen=True)
 class Paged:
-    """A page of this row's children: the first N (`first`, a number or the name of the
-    parameter that holds it), read with one more that tells whether more follow. `count`
+    """A page of this row's children: the first N (`first`, the name of the parameter that holds
+    N; None for every child), read with one more that tells whether more follow. `count`
     counts every child; without it the total is the number of rows read."""
 
     key: str
     rows: ChildRows
-    first: int | str
+    first: str | None
     members: tuple[Items | Flags | Total | Constant, ...]
     count: ChildRows | None = None
 
@@ -150,20 +157,6 @@ Member = Column | TextId | Constant | Related | Paged
 class Shape:
     model: type[SQLModel]
     members: tuple[Member, ...]
-
-
-@dataclass(frozen=True)
-class CompiledRows:
-    """A compiled statement: its SQL for the driver and where each value goes."""
-
-    sql: str
-    names: tuple[str, ...]
-    defaults: Mapping[str, Any]
-    # Columns returned after the position and the document, for the caller's own use.
-    extra: tuple[str, ...] = ()
-
-    def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(values[name] if name in values else self.defaults[name] for name in self.names)
 
 
 SCOPE_INSURER: Final = "scope_insurer_id"
@@ -189,7 +182,7 @@ def scope_kind(scope: DataScope) -> str:
 def _text(value: str) -> sa.ColumnElement[str]:
     """A constant of the statement (a key, a type name, a stored enum value), written into it."""
     if not _SAFE.match(value):
-        raise Unsupported(f"not a plain name: {value!r}")
+        raise Unsupported(f"a constant that needs quoting: {value!r}")
     return sa.literal_column(f"'{value}'", sa.Text)
 
 
@@ -212,7 +205,7 @@ def iso_date(value: Any) -> sa.ColumnElement[str]:
 def base64_text(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """Standard base64 with padding, on one line."""
     encoded = sa.func.encode(sa.func.convert_to(value, _text("UTF8")), _text("base64"))
-    return sa.func.translate(encoded, sa.func.chr(10), _text(""))
+    return sa.func.translate(encoded, _NEWLINE, _text(""))
 
 
 def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[str]:
@@ -240,7 +233,7 @@ def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[st
     for part in parts[1:]:
         text = text + part
     encoded = sa.func.encode(sa.func.convert_to(text, _text("UTF8")), _text("base64"))
-    return sa.func.translate(encoded, sa.func.chr(10) + _text("+/="), _text("-_"))
+    return sa.func.translate(encoded, _NEWLINE + _text("+/="), _text("-_"))
 
 
 @dataclass
@@ -298,7 +291,7 @@ class _Builder:
         """The conditions that make rows of `table` the children `rows` of the row `parent`."""
         adapt = ClauseAdapter(table).traverse
         return [
-            adapt(rows.parent) == parent.c.id,
+            table.c[rows.parent.key] == parent.c.id,
             *(adapt(condition) for condition in rows.where),
             *self.narrowed(rows.model, table),
         ]
@@ -320,14 +313,14 @@ class _Builder:
                 .order_by(*(adapt(key.ordered()) for key in member.via.keys))
                 .limit(1)
             )
-        found: Any = statement.scalar_subquery()
+        found: Any = statement.correlate(parent).scalar_subquery()
         if member.required:
             found = sa.func.coalesce(found, sa.literal_column(f"'{MISSING}'::json"))
         return found
 
     def first(self, member: Paged) -> Any:
-        if isinstance(member.first, int):
-            return member.first
+        if member.first is None:
+            return None
         self.parameters.add(member.first)
         return sa.bindparam(member.first, type_=sa.Integer)
 
@@ -337,15 +330,16 @@ class _Builder:
         adapt = ClauseAdapter(table).traverse
         order = [adapt(key.ordered()) for key in rows.keys]
         first = self.first(member)
-        page = (
+        page_rows = (
             sa.select(table, sa.func.row_number().over(order_by=order).label("rank"))
             .where(*self.children(rows, table, parent))
             .order_by(*order)
-            .limit(first + 1)
             .correlate(parent)
-            .subquery(f"page{self.aliases}")
         )
-        in_page = page.c.rank <= first
+        if first is not None:
+            page_rows = page_rows.limit(first + 1)
+        page = page_rows.subquery(f"page{self.aliases}")
+        in_page = sa.true() if first is None else page.c.rank <= first
         by_rank = page.c.rank
         pairs: list[Any] = []
         for part in member.members:
@@ -379,17 +373,24 @@ class _Builder:
                     pairs += [_text(part.key), self.total(member, parent, sa.func.count())]
                 case Constant(value=constant):
                     pairs += [_text(part.key), _text(constant)]
-        return sa.select(_object(pairs)).select_from(page).scalar_subquery()
+        # One row whatever the page holds: an empty grouping set aggregates even a selection
+        # that asks for no aggregate (the total alone, counted by its own subquery).
+        return (
+            sa.select(_object(pairs))
+            .select_from(page)
+            .group_by(sa.text("()"))
+            .scalar_subquery()
+        )
 
     def flag(
         self, flag: PageFlag | Constant, rows: ChildRows, page: sa.FromClause, first: Any
     ) -> Any:
         if isinstance(flag, Constant):
             return _text(flag.value)
-        in_page = page.c.rank <= first
+        in_page = sa.true() if first is None else page.c.rank <= first
         match flag.flag:
             case Flag.HAS_NEXT:
-                return sa.func.count() > first
+                return sa.false() if first is None else sa.func.count() > first
             case Flag.HAS_PREVIOUS:
                 return sa.false()
             case Flag.START_CURSOR:
@@ -409,6 +410,7 @@ class _Builder:
             sa.select(sa.func.count())
             .select_from(table)
             .where(*self.children(member.count, table, parent))
+            .correlate(parent)
             .scalar_subquery()
         )
 
@@ -432,12 +434,16 @@ class ProjectionReader:
 
     @staticmethod
     def compile(
-        shape: Shape, scope: DataScope, dialect: sa.Dialect, extra: Sequence[str] = ()
-    ) -> CompiledRows:
+        shape: Shape, scope: DataScope, dialect: sa.Dialect, audit: ReadAudit | None = None
+    ) -> DriverStatement:
         """The statement that answers `shape` for the rows whose ids it is given (`ids`), in
-        their order: one row each (position, document, and the `extra` columns), none for an
-        id outside the scope. The scope's ids are parameters: one statement serves every scope
-        of its kind."""
+        their order: one (position, document) row each, none for an id outside the scope. The
+        scope's ids are parameters: one statement serves every scope of its kind.
+
+        With `audit`, the same statement records the read of every row it answers in the audit
+        trail (`cases.audit.ReadAudit`; the values `audit_values` gives), but of a document that
+        came out with a required value missing: its caller answers that request another way,
+        which records the read itself."""
         rules = row_rules(
             scope,
             insurer_id=sa.bindparam(SCOPE_INSURER, type_=sa.BigInteger),
@@ -450,29 +456,67 @@ class ProjectionReader:
             .render_derived("wanted")
         )
         table = builder.table(shape.model)
-        statement = (
-            sa.select(
-                wanted.c.position,
-                builder.document(shape, table).label("document"),
-                *(table.c[name] for name in extra),
-            )
+        # As text: the driver would decode JSON into objects, to be encoded again.
+        document = sa.cast(builder.document(shape, table), sa.Text).label("document")
+        found = (
+            sa.select(wanted.c.position, document)
             .select_from(wanted.join(table, table.c.id == wanted.c.id))
             .where(*builder.narrowed(shape.model, table))
-            .order_by(wanted.c.position)
         )
-        compiled = statement.compile(dialect=dialect)
-        names = tuple(compiled.positiontup or ())
-        defaults = {
-            name: value.value if isinstance(value, enum.Enum) else value
-            for name, value in compiled.params.items()
-        }
-        return CompiledRows(compiled.string, names, defaults, tuple(extra))
+        if audit is None:
+            return DriverStatement.of(found.order_by(wanted.c.position), dialect)
+        read = found.add_columns(
+            table.c.id.label("entity_id"),
+            table.c[audit.patient_column].label("patient_id"),
+            table.c[audit.insurer_column].label("insurer_id"),
+        ).cte("read")
+        events = AuditEvent.__table__  # type: ignore[attr-defined]
+        recorded = (
+            sa.insert(events)
+            .from_select(
+                [
+                    "actor",
+                    "action",
+                    "entity_type",
+                    "entity_id",
+                    "changes",
+                    "request_id",
+                    "occurred_at",
+                    "patient_id",
+                    "insurer_id",
+                ],
+                sa.select(
+                    sa.bindparam("audit_actor", type_=sa.Text),
+                    _text(audit.action),
+                    _text(audit.entity_type),
+                    read.c.entity_id,
+                    sa.literal_column("'{}'::json"),
+                    sa.bindparam("audit_request_id", type_=sa.Text),
+                    sa.bindparam("audit_occurred_at", type_=sa.DateTime(timezone=True)),
+                    read.c.patient_id,
+                    read.c.insurer_id,
+                ).where(
+                    sa.func.strpos(read.c.document, sa.literal_column(f"'{MISSING_IN_TEXT}'")) == 0
+                ),
+            )
+            .cte("recorded")
+        )
+        answered = (
+            sa.select(read.c.position, read.c.document).order_by(read.c.position).add_cte(recorded)
+        )
+        return DriverStatement.of(answered, dialect)
 
     async def rows(
-        self, statement: CompiledRows, ids: Sequence[int], values: Mapping[str, Any]
-    ) -> Sequence[sa.Row[Any]]:
-        arguments = statement.arguments({**values, "ids": list(ids)})
-        async with session_lock(self.session):
-            connection = await self.session.connection()
-            result = await connection.exec_driver_sql(statement.sql, arguments)
-            return result.all()
+        self, statement: DriverStatement, ids: Sequence[int], values: Mapping[str, Any]
+    ) -> Sequence[Any]:
+        return await on_driver(self.session, statement, {**values, "ids": list(ids)})
+
+
+def audit_values(actor: Actor, at: datetime) -> dict[str, Any]:
+    """The values of an audited statement's parameters (`ProjectionReader.compile`)."""
+    shared = ReadAudit.shared(actor, at)
+    return {
+        "audit_actor": shared["actor"],
+        "audit_request_id": shared["request_id"],
+        "audit_occurred_at": shared["occurred_at"],
+    }

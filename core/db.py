@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -23,7 +24,7 @@ def create_engine(settings: Settings, *, writer: bool = False, **overrides: Any)
     and then write; a deferred transaction that another writer overtook in between cannot
     upgrade and fails at once ("database is locked") instead of waiting its turn.
     """
-    options: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+    options: dict[str, Any] = {"hide_parameters": True}
     if settings.is_sqlite:
         options["connect_args"] = {"timeout": 30}
     else:
@@ -33,7 +34,23 @@ def create_engine(settings: Settings, *, writer: bool = False, **overrides: Any)
     engine = create_async_engine(settings.database_url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
+    elif not options.get("pool_pre_ping"):
+        event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
+
+
+def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no connection the server has closed (a restart, an administrator's terminate).
+
+    asyncpg notices the closed socket while the connection waits in the pool, so the check is
+    free, where SQLAlchemy's ping is three round trips (BEGIN, a statement, ROLLBACK) on every
+    checkout: a third of a compiled read's time. The pool replaces a refused connection with a
+    new one. A connection cut off without a word (a silent network) fails its statement instead,
+    and the pool then drops every connection it holds.
+    """
+    driver = dbapi_connection.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this connection")
 
 
 def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:

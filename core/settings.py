@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=256 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(default=600, ge=1)
     rate_limit_burst: int = Field(default=100, ge=1)
+    # Queries whose fields are all columns and relations are answered with JSON built by
+    # PostgreSQL (`schema.compiled`); off, every query takes the general executor.
+    compiled_reads: bool = True
 
     @field_validator("database_url")
     @classmethod

@@ -15,11 +15,10 @@ def worker_sessions() -> async_sessionmaker[AsyncSession]:
     """Sessions for actors; the engine is made on first use, inside the worker's event loop."""
     global _engine, _factory
     if _factory is None:
-        # No ping at checkout: on PostgreSQL it is three round trips (BEGIN, a statement,
-        # ROLLBACK), a third of a send's. A connection that died with the server fails its
-        # message instead, which invalidates the whole pool, and the broker retries the
-        # message; every actor is idempotent.
-        _engine = create_engine(get_settings(), writer=True, pool_pre_ping=False)
+        # A connection the server closed is refused at checkout for free (`core.db`); one cut
+        # off silently fails its message instead, which invalidates the whole pool, and the
+        # broker retries the message: every actor is idempotent.
+        _engine = create_engine(get_settings(), writer=True)
         _factory = create_session_factory(_engine)
     return _factory
 

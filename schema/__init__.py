@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
+from schema.compiled import CompiledExecution, CompiledReads
 from schema.cost import cost_errors
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
@@ -106,7 +107,9 @@ class DispensarySchema(strawberry.Schema):
         log_errors(errors, execution_context)
 
 
-def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> DispensarySchema:
+def build_schema(
+    *, production: bool = False, max_cost: int = MAX_COST, compiled_reads: bool = True
+) -> DispensarySchema:
     verdicts = Verdicts(256)
     extensions: list[Any] = [
         lambda: AddValidationRules(LIMIT_RULES),
@@ -116,6 +119,9 @@ def build_schema(*, production: bool = False, max_cost: int = MAX_COST) -> Dispe
         ParserCache,
         MaskUnexpectedErrors,
     ]
+    if compiled_reads:
+        reads = CompiledReads(256)
+        extensions.append(lambda: CompiledExecution(reads))
     if production:
         extensions.append(DisableIntrospection)
     return DispensarySchema(

@@ -110,13 +110,17 @@ class MaskUnexpectedErrors(MaskErrors):
         super().__init__(should_mask_error=lambda error: not is_expected(error))
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
-        request_id = getattr(self.execution_context.context, "request_id", None)
-        return GraphQLError(
-            message="Unexpected error; quote the request id when reporting it.",
-            nodes=error.nodes,
-            path=error.path,
-            extensions={"code": "INTERNAL", "requestId": request_id},
-        )
+        return masked(error, getattr(self.execution_context.context, "request_id", None))
+
+
+def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
+    """What the client sees of an unexpected error: where, and the request id; never its text."""
+    return GraphQLError(
+        message="Unexpected error; quote the request id when reporting it.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": "INTERNAL", "requestId": request_id},
+    )
 
 
 def describe_expected(error: GraphQLError) -> None:

@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 
 from cases import models
 from cases.actor import Role
+from cases.audit import CARD_READ, ReadAudit
 from cases.pagination import MAX_PAGE_SIZE
 from cases.service import PatientService
 from schema.context import Context
@@ -91,8 +92,9 @@ class ModelNode(ModelObject, relay.Node):
     """A node backed by one table, loaded by id through the request's loaders."""
 
     loader_name: ClassVar[str]
-    # The columns `on_read` reads of each row besides the id (a compiled read selects them).
-    read_columns: ClassVar[tuple[str, ...]] = ()
+    # What `on_read` records of each row read by id; a compiled read records the same in its
+    # statement (`cases.projection`).
+    read_audit: ClassVar[ReadAudit | None] = None
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]
@@ -108,8 +110,7 @@ class ModelNode(ModelObject, relay.Node):
 
     @classmethod
     async def on_read(cls, context: Context, rows: Sequence[Any]) -> None:
-        """Called with the rows `node(id)` returns (a patient's card is audited): entities, or
-        rows of a compiled read holding `id` and the `read_columns`."""
+        """Called with the rows `node(id)` returns (a patient's card is audited)."""
 
 
 @strawberry.type
@@ -263,7 +264,7 @@ class Patient(ModelNode):
     """A застрахованное лицо under (or about to be under) dispensary supervision."""
 
     loader_name: ClassVar[str] = "patient"
-    read_columns: ClassVar[tuple[str, ...]] = ("insurer_id",)
+    read_audit: ClassVar[ReadAudit | None] = CARD_READ
     model: ClassVar[type[SQLModel]] = models.Patient
     id: relay.NodeID[int]
     enp: str = strawberry.field(description="ЕНП, 16 digits.")

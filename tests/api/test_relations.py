@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from strawberry.dataloader import DataLoader
 
+from core.settings import Settings
 from tests.api.test_cases_api import gid
 from tests.api.test_query_cost import WORKLIST, caseload, statements_of
-from tests.conftest import GraphQLClient, RolledBackDatabase
+from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings
 
 # The worklist of test_query_cost, written with a named fragment, an inline fragment and aliases.
 WORKLIST_IN_FRAGMENTS = """
@@ -35,6 +36,12 @@ query($first: Int) {
   } } }
 }
 """
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    """The general executor's loaders are what these tests watch: no compiled reads."""
+    return app_settings(database.url, compiled_reads=False)
 
 
 @pytest.fixture
