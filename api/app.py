@@ -185,5 +185,6 @@ def create_app(
         lifespan=lifespan,
     )
     application.state.settings = settings
+    application.state.schema = graphql.schema
     application.state.rules = case_rules(settings)
     return application

@@ -190,16 +190,16 @@ def instant(value: Any) -> sa.ColumnElement[str]:
     """`value` (timestamptz) as Python's isoformat() writes an aware UTC datetime: microseconds
     only when there are some."""
     utc = sa.func.timezone(_text("UTC"), value)
-    whole = sa.func.to_char(utc, sa.literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
+    whole = sa.func.to_char(utc, _text('YYYY-MM-DD"T"HH24:MI:SS'), type_=sa.Text)
     fraction = sa.case(
         (sa.func.date_trunc(_text("second"), value) == value, _text("")),
-        else_=sa.func.to_char(utc, _text(".US")),
+        else_=sa.func.to_char(utc, _text(".US"), type_=sa.Text),
     )
     return whole + fraction + _text("+00:00")
 
 
 def iso_date(value: Any) -> sa.ColumnElement[str]:
-    return sa.func.to_char(value, _text("YYYY-MM-DD"))
+    return sa.func.to_char(value, _text("YYYY-MM-DD"), type_=sa.Text)
 
 
 def base64_text(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
@@ -216,11 +216,9 @@ def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[st
         column = table.c[key.column.key]
         kind = key.column.type
         if isinstance(kind, UtcDateTime):
-            value: Any = (
-                sa.literal_column('\'{"dt":"\'') + instant(column) + sa.literal_column("'\"}'")
-            )
+            value: Any = _text('{"dt":"') + instant(column) + _text('"}')
         elif isinstance(kind, sa.Date):
-            value = sa.literal_column('\'{"d":"\'') + iso_date(column) + sa.literal_column("'\"}'")
+            value = _text('{"d":"') + iso_date(column) + _text('"}')
         elif isinstance(kind, sa.Integer):
             value = sa.cast(column, sa.Text)
         else:
@@ -375,12 +373,7 @@ class _Builder:
                     pairs += [_text(part.key), _text(constant)]
         # One row whatever the page holds: an empty grouping set aggregates even a selection
         # that asks for no aggregate (the total alone, counted by its own subquery).
-        return (
-            sa.select(_object(pairs))
-            .select_from(page)
-            .group_by(sa.text("()"))
-            .scalar_subquery()
-        )
+        return sa.select(_object(pairs)).select_from(page).group_by(sa.text("()")).scalar_subquery()
 
     def flag(
         self, flag: PageFlag | Constant, rows: ChildRows, page: sa.FromClause, first: Any

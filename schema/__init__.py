@@ -101,6 +101,9 @@ LIMIT_RULES = [
 
 
 class DispensarySchema(strawberry.Schema):
+    # The plans of compiled reads and their counts (None: every query takes the executor).
+    compiled_reads: CompiledReads | None = None
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -119,17 +122,19 @@ def build_schema(
         ParserCache,
         MaskUnexpectedErrors,
     ]
-    if compiled_reads:
-        reads = CompiledReads(256)
+    reads = CompiledReads(256) if compiled_reads else None
+    if reads is not None:
         extensions.append(lambda: CompiledExecution(reads))
     if production:
         extensions.append(DisableIntrospection)
-    return DispensarySchema(
+    built = DispensarySchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
+    built.compiled_reads = reads
+    return built
 
 
 schema = build_schema()

@@ -20,7 +20,7 @@ permission and cost rules, error masking. On SQLite every request takes the exec
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
@@ -350,6 +350,9 @@ class CompiledReads:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self.plans: OrderedDict[tuple[Any, ...], Plan | str] = OrderedDict()
+        # How many requests were answered compiled, and why the others were not.
+        self.answered = 0
+        self.declined: Counter[str] = Counter()
 
     async def answer(
         self,
@@ -648,6 +651,7 @@ class CompiledExecution(SchemaExtension):
                     execution.context,
                 )
             except NotCompiled as refusal:
+                self.reads.declined[str(refusal)] += 1
                 log.debug("compiled_read.declined", reason=str(refusal))
             except Exception as error:  # noqa: BLE001 - reported as the executor reports it
                 # Raised out of an extension, strawberry would answer with the error's message
@@ -657,5 +661,6 @@ class CompiledExecution(SchemaExtension):
                     data=None, errors=[GraphQLError(str(error), original_error=error)]
                 )
             else:
+                self.reads.answered += 1
                 execution.result = GraphQLExecutionResult(data=data, errors=None)
         yield
