@@ -21,7 +21,7 @@ permission and cost rules, error masking. On SQLite every request takes the exec
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from typing import Any, Final
@@ -176,6 +176,14 @@ class RootPlan:
 @dataclass
 class Plan:
     roots: list[RootPlan]
+
+
+@dataclass(frozen=True)
+class Step:
+    """A root field settled and ready to run its statements; `writes` if one of them writes."""
+
+    run: Callable[[], Awaitable[Any]]
+    writes: bool
 
 
 class Planner:
@@ -377,13 +385,22 @@ class CompiledReads:
             raise NotCompiled("not a query")
         plan = self.plan(query, operation_name, executor)
         dialect = session.get_bind().dialect
-        data: dict[str, Any] = {}
-        for root in plan.roots:
-            if root.lookup is not None:
-                data[root.key] = await self.look_up(root, executor, context, scope, dialect)
-            else:
-                data[root.key] = await self.listed(root, executor, context, scope, dialect)
-        return data
+        # What may still send the request to the executor is settled before any statement runs
+        # (but a required value the database has not got), and the one statement that writes
+        # (a card read's audit row, withheld when a value is missing) runs last: a request the
+        # executor takes over has written nothing.
+        steps = [
+            await self.look_up(root, executor, context, scope, dialect)
+            if root.lookup is not None
+            else await self.listed(root, executor, context, scope, dialect)
+            for root in plan.roots
+        ]
+        if sum(step.writes for step in steps) > 1:
+            raise NotCompiled("more than one read to record")
+        answers = {}
+        for position in sorted(range(len(steps)), key=lambda n: steps[n].writes):
+            answers[position] = await steps[position].run()
+        return {root.key: answers[n] for n, root in enumerate(plan.roots)}
 
     def plan(self, query: str | None, operation_name: str | None, executor: Executor[Any]) -> Plan:
         """The document's plan: kept per query text, operation and the values of the variables
@@ -464,37 +481,43 @@ class CompiledReads:
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
-    ) -> dict[str, Any]:
+    ) -> Step:
         """A root list: the resolver's own page query (it checks the arguments, the caller and
-        builds the query without I/O), its page of ids, the nodes' JSON, the count."""
+        builds the query without I/O), then its page of ids, the nodes' JSON, the count."""
         connection = await _resolve(root, executor)
         query = getattr(connection, "query", None)
         if not isinstance(query, PageQuery) or root.node_type is None:
             raise NotCompiled("the list has no page query")
         table = root.node_type.model.__table__  # type: ignore[attr-defined]
-        page, count_rows = await PageReader.from_session(context.session).ids(query, table.c.id)
-        documents: Sequence[str] = []
-        if root.nodes is not None and page.items:
-            rows = await ProjectionReader.from_session(context.session).rows(
-                root.nodes.for_scope(scope, dialect),
-                page.items,
-                {**scope_values(scope), **_page_sizes(root.nodes.sizes, executor)},
-            )
-            if len(rows) != len(page.items):
-                raise NotCompiled("rows changed between the page and its nodes")
-            documents = [_checked(row["document"]) for row in rows]
-        answer: dict[str, Any] = {}
-        for member in root.members:
-            match member:
-                case Items(key=key, members=parts):
-                    answer[key] = _edges(parts, page, documents)
-                case Flags(key=key, members=flags):
-                    answer[key] = _page_info(flags, page)
-                case Total(key=key):
-                    answer[key] = await count_rows()
-                case Constant(key=key, value=value):
-                    answer[key] = value
-        return answer
+        nodes = root.nodes
+        statement = None if nodes is None else nodes.for_scope(scope, dialect)
+        values = {**scope_values(scope), **_page_sizes(nodes.sizes if nodes else (), executor)}
+
+        async def run() -> dict[str, Any]:
+            session = context.session
+            page, count_rows = await PageReader.from_session(session).ids(query, table.c.id)
+            documents: Sequence[str] = []
+            if statement is not None and page.items:
+                rows = await ProjectionReader.from_session(session).rows(
+                    statement, page.items, values
+                )
+                if len(rows) != len(page.items):
+                    raise NotCompiled("rows changed between the page and its nodes")
+                documents = [_checked(row["document"]) for row in rows]
+            answer: dict[str, Any] = {}
+            for member in root.members:
+                match member:
+                    case Items(key=key, members=parts):
+                        answer[key] = _edges(parts, page, documents)
+                    case Flags(key=key, members=flags):
+                        answer[key] = _page_info(flags, page)
+                    case Total(key=key):
+                        answer[key] = await count_rows()
+                    case Constant(key=key, value=value):
+                        answer[key] = value
+            return answer
+
+        return Step(run, writes=False)
 
     async def look_up(
         self,
@@ -503,7 +526,7 @@ class CompiledReads:
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
-    ) -> orjson.Fragment | None:
+    ) -> Step:
         """A root object by global id, as the lookup fields' resolvers find it (by id, in the
         caller's scope), recording the read where their read hook does (a patient's card)."""
         lookup = root.lookup
@@ -518,15 +541,20 @@ class CompiledReads:
         except (DomainError, ValueError) as refusal:
             raise NotCompiled("not a global id of this type") from refusal
         statements = self.node_statements(root, executor, global_id.type_name)
+        statement = statements.for_scope(scope, dialect)
         values = {**scope_values(scope), **_page_sizes(statements.sizes, executor)}
         if statements.audit is not None:
             values.update(audit_values(context.actor, utcnow()))
-        rows = await ProjectionReader.from_session(context.session).rows(
-            statements.for_scope(scope, dialect), [row], values
-        )
-        if not rows:
-            return None
-        return orjson.Fragment(_checked(rows[0]["document"]))
+
+        async def run() -> orjson.Fragment | None:
+            rows = await ProjectionReader.from_session(context.session).rows(
+                statement, [row], values
+            )
+            if not rows:
+                return None
+            return orjson.Fragment(_checked(rows[0]["document"]))
+
+        return Step(run, writes=statements.audit is not None)
 
     @staticmethod
     def node_statements(root: RootPlan, executor: Executor[Any], type_name: str) -> Statements:

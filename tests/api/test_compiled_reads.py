@@ -63,6 +63,7 @@ from cases.models import (
     WorkItem,
     WorkItemKind,
 )
+from cases.projection import ProjectionReader
 from core.db import create_engine, create_session_factory
 from schema import schema as graphql_schema
 from schema.compiled import CompiledReads
@@ -93,6 +94,9 @@ class World:
     representative: int  # a third-level representative of the first insurer with open items
     patient: int  # a patient of the first insurer with cases, consents, attempts, reminders
     foreign_patient: int
+    # A patient of the first insurer last called by the other insurer's representative, whom
+    # the first insurer's staff cannot see: a required relation the database answers with null.
+    called_by_stranger: int
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +108,7 @@ def compiled_database_url() -> str:
     return url
 
 
-async def _awkward_rows(world_session: Any, insurers: list[Insurer]) -> None:
+async def _awkward_rows(world_session: Any, insurers: list[Insurer]) -> int:
     """Rows the demo region lacks: appeals and examinations, informing events, a reminder that
     replaces another, times with microseconds, text that needs escaping, and a contact attempt
     by a representative of the other insurer (whom the first insurer's staff cannot see)."""
@@ -229,6 +233,8 @@ async def _awkward_rows(world_session: Any, insurers: list[Insurer]) -> None:
                 due_at=datetime(2026, 11, 25, 6, tzinfo=UTC),
             ),
         )
+    first_patient: int = patients[0].id
+    return first_patient
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +244,7 @@ async def world(compiled_database_url: str) -> AsyncIterator[World]:
     await seed_region(sessions, patients=60, seed=5, progress=False, today=TODAY)
     async with sessions() as session:
         insurers = list((await session.execute(sa.select(Insurer).order_by(Insurer.id))).scalars())
-        await _awkward_rows(session, insurers[:2])
+        called_by_stranger = await _awkward_rows(session, insurers[:2])
         first = insurers[0]
         staff = list(
             (
@@ -324,6 +330,7 @@ async def world(compiled_database_url: str) -> AsyncIterator[World]:
         representative=busiest,
         patient=richest,
         foreign_patient=foreign,
+        called_by_stranger=called_by_stranger,
     )
     await engine.dispose()
 
@@ -480,8 +487,12 @@ WRITTEN: dict[str, tuple[str, Variables]] = {
     ),
     "not an id": ('query { patient(id: "nonsense") { id } }', lambda w: {}),
     "no such patient": (
+        "query($id: ID!, $case: ID!) { patient(id: $id) { id } supervisionCase(id: $case) { id } }",
+        lambda w: {"id": gid("Patient", 10**9), "case": gid("SupervisionCase", 10**9)},
+    ),
+    "two cards in one document": (
         "query($id: ID!) { patient(id: $id) { id } node(id: $id) { id } }",
-        lambda w: {"id": gid("Patient", 10**9)},
+        lambda w: {"id": gid("Patient", w.patient)},
     ),
     "siblings": (
         """
@@ -526,6 +537,8 @@ DECLINED = {
     "not an id",
     "a list that is never compiled",
     "a field with a resolver of its own",
+    # Each records its read; compiled, they would take a statement that writes each.
+    "two cards in one document",
 }
 
 
@@ -723,3 +736,142 @@ async def test_a_card_read_is_audited_once_either_way(pair: Pair, world: World) 
     by_request = {row[6]: row[:6] + row[7:] for row in found}
     assert by_request["compiled-card"] == by_request["general-card"]
     assert by_request["compiled-card"][1:4] == ("patient.read", "Patient", world.patient)
+
+
+async def _audit_rows(world: World, request_id: str) -> int:
+    async with world.engine.connect() as connection:
+        found = await connection.execute(
+            sa.select(sa.func.count()).where(col(AuditEvent.request_id) == request_id)
+        )
+        return int(found.scalar_one())
+
+
+async def test_a_required_value_the_database_has_not_got_is_left_to_the_executor(
+    pair: Pair, world: World
+) -> None:
+    # given: the patient's last call was made by a representative the caller cannot see
+    query = """
+    query($id: ID!) {
+      patient(id: $id) { lastName lastContactAttempt { outcome representative { lastName } } }
+    }
+    """
+    variables = {"id": gid("Patient", world.called_by_stranger)}
+    headers = {**world.callers["representative"], "X-Request-ID": "stranger-compiled"}
+    answered, declined = pair.answered(), pair.reads.declined["a required value is missing"]
+
+    # when
+    response = await pair.compiled.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+    theirs = await pair.general.post(
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers={**world.callers["representative"], "X-Request-ID": "stranger-general"},
+    )
+
+    # then: the executor's answer (a non-null field came back null), and the executor's audit
+    # trail (an answer with an error discards the request's writes): the compiled statement
+    # recorded nothing of its own
+    assert _masked(_ordered(response.text)) == _masked(_ordered(theirs.text))
+    assert response.json()["errors"][0]["path"] == [
+        "patient",
+        "lastContactAttempt",
+        "representative",
+    ]
+    assert pair.answered() == answered
+    assert pair.reads.declined["a required value is missing"] == declined + 1
+    assert await _audit_rows(world, "stranger-compiled") == await _audit_rows(
+        world, "stranger-general"
+    )
+
+
+async def test_an_unexpected_failure_of_a_compiled_read_is_masked_and_logged(
+    pair: Pair, world: World, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given
+    detail = "Иванов Пётр: 79161234567"
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError(detail)
+
+    monkeypatch.setattr(ProjectionReader, "rows", broken)
+
+    # when
+    response = await pair.compiled.post(
+        "/graphql",
+        json={"query": queries.PATIENT_CARD, "variables": WRITTEN["card"][1](world)},
+        headers={**world.callers["admin"], "X-Request-ID": "broken-read"},
+    )
+
+    # then: the client learns where to look, not what failed; the log has the kind of failure
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"] == [
+        {
+            "message": "Unexpected error; quote the request id when reporting it.",
+            "extensions": {"code": "INTERNAL", "requestId": "broken-read"},
+        }
+    ]
+    logged = capsys.readouterr().out
+    assert "graphql.unexpected_error" in logged
+    assert "RuntimeError" in logged
+    assert "79161234567" not in logged + response.text
+
+
+async def test_a_request_left_to_the_executor_has_recorded_no_read(
+    pair: Pair, world: World
+) -> None:
+    # given: a card, and a list in which a required value comes back null (found only once
+    # the list's statement has run)
+    query = """
+    query($id: ID!) {
+      card: patient(id: $id) { lastName }
+      list: patients(first: 100) { edges { node { lastContactAttempt { representative { id } } } } }
+    }
+    """
+    variables = {"id": gid("Patient", world.called_by_stranger)}
+    body = {"query": query, "variables": variables}
+    headers = world.callers["representative"]
+
+    # when
+    ours = await pair.compiled.post(
+        "/graphql", json=body, headers={**headers, "X-Request-ID": "two-roots-compiled"}
+    )
+    theirs = await pair.general.post(
+        "/graphql", json=body, headers={**headers, "X-Request-ID": "two-roots-general"}
+    )
+
+    # then: the card's statement, which records the read, never ran
+    assert _masked(_ordered(ours.text)) == _masked(_ordered(theirs.text))
+    assert "errors" in ours.json()
+    assert await _audit_rows(world, "two-roots-compiled") == await _audit_rows(
+        world, "two-roots-general"
+    )
+
+
+async def test_the_statement_that_records_a_read_runs_after_every_other(
+    pair: Pair, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a card read asked before a list
+    ran: list[bool] = []
+    rows = ProjectionReader.rows
+
+    async def watched(self: ProjectionReader, statement: Any, *args: Any) -> Any:
+        ran.append("INSERT INTO audit_event" in statement.sql)
+        return await rows(self, statement, *args)
+
+    monkeypatch.setattr(ProjectionReader, "rows", watched)
+    query = """
+    query($id: ID!) {
+      card: patient(id: $id) { lastName }
+      list: patients(first: 3) { edges { node { lastName } } }
+    }
+    """
+
+    # when
+    answered = pair.answered()
+    await pair.same("admin", query, {"id": gid("Patient", world.patient)})
+
+    # then: answered compiled, the list's statement first
+    assert pair.answered() == answered + 1
+    assert ran == [False, True]

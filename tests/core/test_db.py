@@ -1,0 +1,40 @@
+"""The engine hands out no connection the server has closed, without a round trip to ask."""
+
+from __future__ import annotations
+
+import asyncio
+
+import sqlalchemy as sa
+
+from core.db import create_engine
+from core.settings import Settings
+
+
+async def test_a_connection_the_server_closed_is_replaced_at_checkout(postgresql_url: str) -> None:
+    # given: a pool of one connection, which an administrator terminates while it waits
+    engine = create_engine(Settings(database_url=postgresql_url), pool_size=1, max_overflow=0)
+    administrator = create_engine(Settings(database_url=postgresql_url), pool_size=1)
+    statements: list[str] = []
+    sa.event.listen(
+        engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_: statements.append(statement),
+    )
+    try:
+        async with engine.connect() as connection:
+            first = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        async with administrator.connect() as connection:
+            await connection.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        await asyncio.sleep(0.5)  # the closed socket reaches the waiting connection
+        statements.clear()
+
+        # when
+        async with engine.connect() as connection:
+            second = (await connection.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+
+        # then: a new connection, and no statement spent on asking whether the old one lived
+        assert second != first
+        assert statements == ["SELECT pg_backend_pid()"]
+    finally:
+        await engine.dispose()
+        await administrator.dispose()
