@@ -57,16 +57,28 @@ class PageQuery:
     statement: sa.Select[Any]
     keys: Sequence[SortKey]
     request: PageRequest
-    # The statement cut to the page, plus one row that tells whether another follows; built at
-    # once, so that a cursor of another ordering is refused where the page was asked for.
-    limited: sa.Select[Any] = field(init=False)
+    # The rows after the cursor given, judged at once: a cursor of another ordering is refused
+    # where the page was asked for.
+    after: ColumnElement[bool] | None = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "limited", self.cut(self.statement))
+        after = self.request.after
+        object.__setattr__(
+            self, "after", None if after is None else after_condition(self.keys, after)
+        )
+
+    @property
+    def limited(self) -> sa.Select[Any]:
+        """The statement cut to the page, plus one row that tells whether another follows."""
+        return self.cut(self.statement)
 
     def cut(self, statement: sa.Select[Any]) -> sa.Select[Any]:
         """`statement` (this one, or the same rows with other columns) cut to the page."""
-        return page_statement(statement, self.keys, self.request)
+        if self.after is not None:
+            statement = statement.where(self.after)
+        return statement.order_by(*(key.ordered() for key in self.keys)).limit(
+            self.request.first + 1
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +106,20 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
+def _json_of(value: Any) -> str:
+    """The compact JSON of `_encode_value(value)`, written directly for the kinds sort keys are
+    (a page of 50 encodes 50 cursors; json.dumps was a tenth of a compiled read's CPU)."""
+    if type(value) is int:
+        return str(value)
+    if isinstance(value, datetime):
+        return '{"dt":"' + value.isoformat() + '"}'
+    if isinstance(value, date):
+        return '{"d":"' + value.isoformat() + '"}'
+    return json.dumps(value)
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    raw = json.dumps([_encode_value(value) for value in values], separators=(",", ":"))
+    raw = "[" + ",".join(_json_of(value) for value in values) + "]"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -122,21 +146,15 @@ def after_condition(keys: Sequence[SortKey], values: tuple[Any, ...]) -> ColumnE
     return sa.or_(*alternatives)
 
 
-def page_statement(
-    statement: sa.Select[Any], keys: Sequence[SortKey], request: PageRequest
-) -> sa.Select[Any]:
-    """The statement limited to one page (plus one row that tells whether another follows)."""
-    if request.after is not None:
-        statement = statement.where(after_condition(keys, request.after))
-    return statement.order_by(*(key.ordered() for key in keys)).limit(request.first + 1)
-
-
-def build_page(rows: Sequence[T], keys_of: Any, request: PageRequest) -> Page[T]:
-    """Cut the extra row off and give each item its cursor; `keys_of(row)` returns the sort values."""
-    items = list(rows[: request.first])
+def build_page(
+    rows: Sequence[Any], keys_of: Any, request: PageRequest, item_of: Any = None
+) -> Page[Any]:
+    """Cut the extra row off and give each item its cursor; `keys_of(row)` returns the sort
+    values (None: no cursors wanted), `item_of(row)` the item (the row itself without it)."""
+    kept = rows[: request.first]
     return Page(
-        items=items,
-        cursors=[encode_cursor(keys_of(item)) for item in items],
+        items=list(kept) if item_of is None else [item_of(row) for row in kept],
+        cursors=[] if keys_of is None else [encode_cursor(keys_of(row)) for row in kept],
         has_next_page=len(rows) > request.first,
         has_previous_page=request.after is not None,
     )

@@ -310,17 +310,17 @@ class PageReader(Repository[Any]):
         page = build_page(rows, lambda row: [getattr(row, name) for name in names], query.request)
         return page, lambda: self.count(query.statement)
 
-    async def ids(self, query: PageQuery, id_column: Any) -> tuple[Page[int], CountRows]:
-        """The page as row ids, with the cursors `entities` gives: for a read that builds the
-        rows' JSON in the database instead of loading entities."""
+    async def ids(
+        self, query: PageQuery, id_column: Any, *, cursors: bool = True
+    ) -> tuple[Page[int], CountRows]:
+        """The page as row ids, with the cursors `entities` gives (none unless `cursors`): for a
+        read that builds the rows' JSON in the database instead of loading entities."""
         keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
         statement = query.cut(query.statement.with_only_columns(id_column, *keys))
         rows = (await self.execute(statement)).all()
-        page = build_page(rows, lambda row: list(row[1:]), query.request)
-        ids: list[int] = [row[0] for row in page.items]
-        return Page(
-            ids, page.cursors, page.has_next_page, page.has_previous_page
-        ), lambda: self.count(query.statement)
+        keys_of = (lambda row: row[1:]) if cursors else None
+        page: Page[int] = build_page(rows, keys_of, query.request, lambda row: row[0])
+        return page, lambda: self.count(query.statement)
 
 
 class InsurerRepository(Repository[Insurer]):

@@ -168,6 +168,7 @@ class RootPlan:
     members: tuple[Items | Flags | Total | Constant, ...] = ()
     nodes: Statements | None = None
     node_type: type[ModelObject] | None = None
+    cursors: bool = False  # whether the selection shows a cursor (an edge's, or the page's)
     # A lookup: the statements of each node type asked for, made when first asked.
     lookup: Lookup | None = None
     by_type: dict[str, Statements] = field(default_factory=dict)
@@ -315,6 +316,7 @@ class Planner:
         return tuple(members)
 
 
+CURSOR_FLAGS: Final = (Flag.START_CURSOR, Flag.END_CURSOR)
 PAGE_FLAGS: Final = {
     "hasNextPage": Flag.HAS_NEXT,
     "hasPreviousPage": Flag.HAS_PREVIOUS,
@@ -466,6 +468,13 @@ class CompiledReads:
                     raise NotCompiled("nodes selected twice under other names")
                 if rows:
                     root.nodes = Statements(rows[0].shape, tuple(planner.sizes))
+                root.cursors = any(
+                    isinstance(part, Cursor)
+                    or (isinstance(part, PageFlag) and part.flag in CURSOR_FLAGS)
+                    for member in root.members
+                    if isinstance(member, Items | Flags)
+                    for part in member.members
+                )
                 edge = _object_of(connection.fields["edges"])
                 node_type = _origin(_object_of(edge.fields["node"]))
                 if not issubclass(node_type, ModelObject):
@@ -495,7 +504,9 @@ class CompiledReads:
 
         async def run() -> dict[str, Any]:
             session = context.session
-            page, count_rows = await PageReader.from_session(session).ids(query, table.c.id)
+            page, count_rows = await PageReader.from_session(session).ids(
+                query, table.c.id, cursors=root.cursors
+            )
             documents: Sequence[str] = []
             if statement is not None and page.items:
                 rows = await ProjectionReader.from_session(session).rows(
@@ -632,14 +643,14 @@ def _edges(
     parts: Sequence[Row | Cursor | Constant], page: Page[int], documents: Sequence[str]
 ) -> list[dict[str, Any]]:
     edges = []
-    for position, cursor in enumerate(page.cursors):
+    for position in range(len(page.items)):
         edge: dict[str, Any] = {}
         for part in parts:
             match part:
                 case Row(key=key):
                     edge[key] = orjson.Fragment(documents[position])
                 case Cursor(key=key):
-                    edge[key] = cursor
+                    edge[key] = page.cursors[position]
                 case Constant(key=key, value=value):
                     edge[key] = value
         edges.append(edge)

@@ -18,6 +18,7 @@ from dramatiq.brokers.stub import StubBroker
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from api.app import create_app
+from api.auth import VerifiedTokens
 from cases.actor import Actor, Role
 from cases.api_keys import ApiClientService
 from tests.conftest import Database, RolledBackDatabase, app_settings, bearer
@@ -237,3 +238,45 @@ async def test_a_clinic_key_works_until_revoked(
     assert wrong.status_code == 401
     assert revoked.status_code == 401
     assert revoked.json()["errors"][0]["message"] == "API key was revoked"
+
+
+def test_a_verified_token_is_kept_until_it_expires() -> None:
+    # given
+    verified = VerifiedTokens(size=2)
+    verified.keep("token", {"sub": "a", "exp": 100})
+
+    # when, then: found before its expiry, forgotten at it
+    assert verified.get("token", 99.5) == {"sub": "a", "exp": 100}
+    assert verified.get("token", 100.0) is None
+    assert verified.get("token", 99.5) is None
+
+
+def test_the_tokens_kept_are_bounded() -> None:
+    verified = VerifiedTokens(size=2)
+    for name in ("a", "b", "c"):
+        verified.keep(name, {"exp": 100})
+
+    assert [verified.get(name, 0) is not None for name in ("a", "b", "c")] == [False, True, True]
+
+
+async def test_a_token_is_verified_once_however_often_it_is_sent(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    headers = bearer("kept-admin", "admin")
+
+    # when
+    for _ in range(3):
+        response = await client.post("/graphql", json={"query": ME}, headers=headers)
+        assert response.json()["data"]["me"]["role"] == "ADMIN"
+
+    # then
+    assert len(decoded) == 1
