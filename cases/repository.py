@@ -107,13 +107,20 @@ async def on_driver(
 
     It runs in the session's transaction once that has begun (a statement through SQLAlchemy
     begins it); before that, on its own, which for one statement at READ COMMITTED is the same.
+    SQLAlchemy's `before_cursor_execute` listeners (statement logs and counts) hear of it as of
+    any other statement, without a cursor or an execution context.
     """
+    arguments = statement.arguments(values)
     async with session_lock(session):
         connection = await session.connection()
+        sync = connection.sync_connection
+        assert sync is not None
+        if sync.dispatch.before_cursor_execute:
+            sync.dispatch.before_cursor_execute(sync, None, statement.sql, arguments, None, False)
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        rows: list[Any] = await driver.fetch(statement.sql, *statement.arguments(values))
+        rows: list[Any] = await driver.fetch(statement.sql, *arguments)
         return rows
 
 

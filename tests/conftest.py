@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -160,36 +159,15 @@ class RolledBackDatabase:
         return self.sessions()
 
 
-TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE", "ROLLBACK", "COMMIT")
-
-
 @pytest.fixture
 async def db(database: Database) -> AsyncIterator[RolledBackDatabase]:
-    """`statements` collects every statement the code under test sends to the database:
-    SQLAlchemy's, and on PostgreSQL those run through asyncpg itself (`cases.repository.on_driver`),
-    which asyncpg's query logger sees and SQLAlchemy's events do not."""
+    """`statements` collects every statement the code under test sends: SQLAlchemy's, and those
+    run through asyncpg itself, which `cases.repository.on_driver` announces to the same event."""
     statements: list[str] = []
-    # SQLAlchemy hands an executemany to asyncpg's own executemany, which asyncpg logs too.
-    handed_over: Counter[str] = Counter()
 
-    def note(statement: str) -> None:
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
             statements.append(statement)
-
-    def count(
-        _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
-    ) -> None:
-        note(statement)
-        if many:
-            handed_over[statement] += 1
-
-    def logged(record: Any) -> None:
-        if handed_over[record.query]:
-            handed_over[record.query] -= 1
-        # asyncpg looks up a type it meets for the first time on a connection (and turns JIT
-        # off around it): once per connection, not per request.
-        elif not any(marker in record.query for marker in ("typeinfo_tree", "'jit'")):
-            note(record.query)
 
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
@@ -201,17 +179,10 @@ async def db(database: Database) -> AsyncIterator[RolledBackDatabase]:
             join_transaction_mode="create_savepoint",
         )
         sa.event.listen(connection.sync_connection, "before_cursor_execute", count)
-        driver = (await connection.get_raw_connection()).driver_connection
-        if database.dialect == "postgresql":
-            # asyncpg logs the statements run through it directly, not those SQLAlchemy runs as
-            # prepared statements: each statement is counted once.
-            driver.add_query_logger(logged)
         try:
             yield RolledBackDatabase(database.dialect, connection, sessions, statements)
         finally:
             sa.event.remove(connection.sync_connection, "before_cursor_execute", count)
-            if database.dialect == "postgresql":
-                driver.remove_query_logger(logged)
             await transaction.rollback()
 
 
