@@ -114,21 +114,30 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
                 peer["worklist"][0], within=120,
             )  # fmt: skip
             servers.append(peer_server)
+        previous_plan = f"{floor.url}/previous-plan"
         for scenario in ("worklist", "patient_card"):
             for body in ours[scenario][:3]:
-                if not _same_answer(floor.url, api.url, body):
-                    raise RuntimeError(f"the floor's {scenario} differs from the API's")
+                for floor_url in (floor.url, previous_plan):
+                    if not _same_answer(floor_url, api.url, body):
+                        raise RuntimeError(f"the floor's {scenario} differs from the API's")
             if peer_server is not None:
                 _check_peer(peer_server.url, peer[scenario][0])
-            runs = [("api", api, ours), ("floor", floor, ours)]
+            runs = [
+                ("api", api.url, ours),
+                ("floor", floor.url, ours),
+                ("floor_previous_plan", previous_plan, ours),
+            ]
             if peer_server is not None:
-                runs.append(("postgraphile", peer_server, peer))
-            for label, server, bodies in runs:
-                load = run_load(server.url, bodies[scenario], args.seconds, args.connections, work)
+                runs.append(("postgraphile", peer_server.url, peer))
+            for label, server_url, bodies in runs:
+                load = run_load(server_url, bodies[scenario], args.seconds, args.connections, work)
                 results[scenario][label] = load.as_dict()
             api_rps = results[scenario]["api"]["requests_per_second"]
             results[scenario]["ratio_to_floor"] = _ratio(
                 api_rps, results[scenario]["floor"]["requests_per_second"]
+            )
+            results[scenario]["ratio_to_previous_floor"] = _ratio(
+                api_rps, results[scenario]["floor_previous_plan"]["requests_per_second"]
             )
             if peer_server is not None:
                 results[scenario]["ratio_to_postgraphile"] = _ratio(

@@ -1,11 +1,18 @@
-"""Baseline A, the floor: a bare Starlette endpoint that runs the API's SQL plan with asyncpg.
+"""Baseline A, the floor: a bare Starlette endpoint that sends the API's statements with asyncpg.
 
-It answers the worklist and the patient card with the same statements the API issues (one per
-level of the document, never one per row) and the same JSON, serialised with orjson, and
-nothing else: no GraphQL parsing or validation, no ORM, no middleware, no session. Like the
-API it runs each request in one transaction, and the patient card writes the same audit row
-(152-ФЗ: every read of a card is recorded), so both pay the same commit. Whatever the API's
-throughput falls short of this is the cost of those layers.
+`/graphql` answers the worklist and the patient card with the statements the API sends for them
+(a compiled read, `schema.compiled`): the worklist's page of ids and the one statement that
+builds its nodes' JSON, the card's one statement that builds it and records its read. The
+statements are taken from the API's own code when the floor starts, or when it first meets a
+worklist owner; answering a request then runs no code of the API: no GraphQL, no ORM, no
+middleware, no session. Like the API (acting as an administrator) it runs the worklist in one
+transaction and the card's statement on its own. Whatever the API's throughput falls short of
+this is the cost of those layers.
+
+`/graphql/previous-plan` answers the same two documents with the statement plan the API had
+before its reads were compiled (a statement per level: 7 for the worklist, 9 for the card,
+with the card's audit row), its JSON built in Python: the floor of the earlier measurements,
+kept to compare with them.
 """
 
 from __future__ import annotations
@@ -24,7 +31,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.queries import PATIENT_CARD, WORKLIST
+from bench.queries import CARD_CASES, CARD_VISITS, PATIENT_CARD, WORKLIST
+from cases.pagination import PageQuery
+from cases.repository import DriverStatement
 
 OPEN_STATUSES = ["open", "in_progress"]
 
@@ -209,8 +218,11 @@ async def patient_card(
     }
 
 
-async def graphql(request: Request) -> Response:
-    """Recognises the two documents the benchmark sends; anything else is a 400."""
+UNKNOWN = Response(b'{"errors":[{"message":"unknown document"}]}', status_code=400)
+
+
+async def previous_plan(request: Request) -> Response:
+    """The two documents by the statement plan of before compiled reads; anything else is a 400."""
     body = orjson.loads(await request.body())
     variables = body.get("variables") or {}
     pool: asyncpg.Pool = request.app.state.pool
@@ -222,7 +234,102 @@ async def graphql(request: Request) -> Response:
                 connection, _decode(variables["id"]), variables["cases"], variables["visits"]
             )
         else:
-            return Response(b'{"errors":[{"message":"unknown document"}]}', status_code=400)
+            return UNKNOWN
+    return Response(orjson.dumps({"data": data}), media_type="application/json")
+
+
+class CompiledPlan:
+    """The statements the API sends for the two documents, as it compiles them for an
+    administrator (whose scope is the whole region), taken from its code once."""
+
+    def __init__(self) -> None:
+        from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+        from cases.scope import DataScope
+        from schema import schema
+        from schema.compiled import node_statements
+
+        self.dialect = dialect()  # type: ignore[no-untyped-call]
+        scope = DataScope(unrestricted=True)
+        worklist_nodes = node_statements(
+            schema._schema,
+            WORKLIST,
+            {"rep": gid("Representative", 1), "first": 50},
+            scope,
+            self.dialect,
+        )["worklist"]
+        card = node_statements(
+            schema._schema,
+            PATIENT_CARD,
+            {"id": gid("Patient", 1), "cases": CARD_CASES, "visits": CARD_VISITS},
+            scope,
+            self.dialect,
+        )["patient"]
+        self.worklist_nodes, self.worklist_values = worklist_nodes
+        self.card, self.card_values = card
+        self.pages: dict[tuple[int, int], DriverStatement] = {}
+
+    def worklist_page(self, owner: int, first: int) -> DriverStatement:
+        """The worklist's page of ids for one owner, as the API's resolver builds it (compiled
+        when the floor first meets the owner: a few dozen owners in a run)."""
+        found = self.pages.get((owner, first))
+        if found is None:
+            from cases.models import WorkItem
+            from cases.pagination import PageRequest
+            from cases.repository import PageReader, WorkItemFilter, WorklistRepository
+
+            query = PageQuery(
+                WorklistRepository.listing(WorkItemFilter(owner_id=owner)),
+                WorklistRepository.ordering(),
+                PageRequest(first, None),
+            )
+            statement = PageReader.ids_statement(query, WorkItem.__table__.c.id)  # type: ignore[attr-defined]
+            found = self.pages[(owner, first)] = DriverStatement.of(statement, self.dialect)
+        return found
+
+
+def _audit(request_id: str) -> dict[str, Any]:
+    from cases.actor import Actor, Role
+    from cases.models import utcnow
+    from cases.projection import audit_values
+
+    return audit_values(
+        Actor(role=Role.ADMIN, label="admin:bench", request_id=request_id), utcnow()
+    )
+
+
+async def compiled(request: Request) -> Response:
+    """The two documents by the API's compiled statements; anything else is a 400."""
+    body = orjson.loads(await request.body())
+    variables = body.get("variables") or {}
+    plan: CompiledPlan = request.app.state.plan
+    pool: asyncpg.Pool = request.app.state.pool
+    async with pool.acquire() as connection:
+        if body.get("query") == WORKLIST:
+            first = int(variables["first"])
+            page = plan.worklist_page(_decode(variables["rep"]), first)
+            async with connection.transaction():
+                rows = await connection.fetch(page.sql, *page.arguments({}))
+                ids = [row[0] for row in rows[:first]]
+                nodes = plan.worklist_nodes
+                documents = await connection.fetch(
+                    nodes.sql, *nodes.arguments({**plan.worklist_values, "ids": ids})
+                )
+            data: Any = {
+                "worklist": {"edges": [{"node": orjson.Fragment(row[1])} for row in documents]}
+            }
+        elif body.get("query") == PATIENT_CARD:
+            values = {
+                **plan.card_values,
+                **_audit(uuid.uuid4().hex),
+                "first_0": variables["cases"],
+                "first_1": variables["visits"],
+                "ids": [_decode(variables["id"])],
+            }
+            found = await connection.fetch(plan.card.sql, *plan.card.arguments(values))
+            data = {"patient": orjson.Fragment(found[0][1]) if found else None}
+        else:
+            return UNKNOWN
     return Response(orjson.dumps({"data": data}), media_type="application/json")
 
 
@@ -232,6 +339,7 @@ def create_app() -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         size = int(os.environ.get("DISPENSARY_DATABASE_POOL_SIZE", "10"))
+        app.state.plan = CompiledPlan()
         app.state.pool = await asyncpg.create_pool(
             os.environ["DISPENSARY_BENCH_DSN"], min_size=1, max_size=size
         )
@@ -240,4 +348,10 @@ def create_app() -> Starlette:
         finally:
             await app.state.pool.close()
 
-    return Starlette(routes=[Route("/graphql", graphql, methods=["POST"])], lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/graphql", compiled, methods=["POST"]),
+            Route("/graphql/previous-plan", previous_plan, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -50,7 +52,7 @@ from cases.models import (
     WorkItemStatus,
     utcnow,
 )
-from cases.pagination import Page, PageQuery, SortKey, build_page
+from cases.pagination import Page, PageQuery, PageRequest, SortKey, build_page
 from cases.scope import install_scoping
 
 install_scoping()
@@ -88,7 +90,8 @@ class DriverStatement:
     def of(cls, statement: sa.ClauseElement, dialect: sa.Dialect) -> DriverStatement:
         if dialect.name != "postgresql":
             raise ValueError("driver statements are compiled for PostgreSQL (asyncpg)")
-        compiled = statement.compile(dialect=dialect)
+        # Expanding parameters (an IN list) rendered as one parameter per value, once.
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         assert isinstance(compiled, SQLCompiler)
         defaults = {
             name: value.value if isinstance(value, enum.Enum) else value
@@ -317,14 +320,34 @@ class PageReader(Repository[Any]):
         page = build_page(rows, lambda row: [getattr(row, name) for name in names], query.request)
         return page, lambda: self.count(query.statement)
 
+    # The statements of pages read lately, by the listing they cut (kept alive here, so its
+    # id names no other statement while the entry lives), the page asked for and the column.
+    _pages: ClassVar[
+        OrderedDict[tuple[int, PageRequest, str], tuple[sa.Select[Any], sa.Select[Any]]]
+    ] = OrderedDict()
+
+    @classmethod
+    def ids_statement(cls, query: PageQuery, id_column: Any) -> sa.Select[Any]:
+        """The page's row ids and sort values; the same statement object for the same page of
+        the same listing object (a listing built once per filter, as the worklist's is)."""
+        key = (id(query.statement), query.request, str(id_column))
+        found = cls._pages.get(key)
+        if found is not None and found[0] is query.statement:
+            cls._pages.move_to_end(key)
+            return found[1]
+        keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
+        statement = query.cut(query.statement.with_only_columns(id_column, *keys))
+        cls._pages[key] = (query.statement, statement)
+        if len(cls._pages) > 1024:
+            cls._pages.popitem(last=False)
+        return statement
+
     async def ids(
         self, query: PageQuery, id_column: Any, *, cursors: bool = True
     ) -> tuple[Page[int], CountRows]:
         """The page as row ids, with the cursors `entities` gives (none unless `cursors`): for a
         read that builds the rows' JSON in the database instead of loading entities."""
-        keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
-        statement = query.cut(query.statement.with_only_columns(id_column, *keys))
-        rows = (await self.execute(statement)).all()
+        rows = (await self.execute(self.ids_statement(query, id_column))).all()
         keys_of = (lambda row: row[1:]) if cursors else None
         page: Page[int] = build_page(rows, keys_of, query.request, lambda row: row[0])
         return page, lambda: self.count(query.statement)
@@ -1090,7 +1113,11 @@ class WorkItemFilter:
 class WorklistRepository(Repository[WorkItem]):
     model = WorkItem
 
-    def listing(self, filter: WorkItemFilter) -> sa.Select[Any]:
+    @staticmethod
+    @functools.lru_cache(maxsize=1024)
+    def listing(filter: WorkItemFilter) -> sa.Select[Any]:
+        """The open items of a filter; a worklist is asked for again and again, and one
+        statement object per filter spares building it (and SQLAlchemy keying it) each time."""
         statement = sa.select(WorkItem).where(col(WorkItem.status).in_(filter.statuses))
         if filter.owner_id is not None:
             statement = statement.where(col(WorkItem.owner_id) == filter.owner_id)

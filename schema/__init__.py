@@ -40,7 +40,7 @@ class RequestGuards(SchemaExtension):
 
     Clients send the same few documents, so the schema keeps verdicts per query text: the
     schema's own rules and the limits once per text, the caller's permission rule once per
-    text and permission profile. The cost limit reads the variables and runs on every request.
+    text and permission profile, the cost limit once per text and page sizes asked for.
     """
 
     def __init__(self, max_cost: int, verdicts: Verdicts) -> None:
@@ -63,7 +63,19 @@ class RequestGuards(SchemaExtension):
                 lambda: validate(schema, document, [permission_rule(actor)]),
             )
         if not errors:
-            errors = cost_errors(schema, document, context.variables, self.max_cost)
+            # The cost reads the variables only where they give a page size (`first`): kept per
+            # query text and the values of its integer variables.
+            sizes = tuple(
+                sorted(
+                    (name, value)
+                    for name, value in (context.variables or {}).items()
+                    if type(value) is int
+                )
+            )
+            errors = self.verdicts.kept(
+                (context.query, "cost", sizes),
+                lambda: cost_errors(schema, document, context.variables, self.max_cost),
+            )
         context.pre_execution_errors = errors
         yield
 

@@ -42,6 +42,7 @@ from graphql import (
     get_named_type,
     is_enum_type,
     is_non_null_type,
+    parse,
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.execution import Executor
@@ -703,3 +704,30 @@ class CompiledExecution(SchemaExtension):
                 self.reads.answered += 1
                 execution.result = GraphQLExecutionResult(data=data, errors=None)
         yield
+
+
+def node_statements(
+    graphql_schema: GraphQLSchema,
+    document: str,
+    variables: dict[str, Any],
+    scope: DataScope,
+    dialect: sa.Dialect,
+) -> dict[str, tuple[DriverStatement, dict[str, Any]]]:
+    """Per root field of `document`, the statement a compiled read sends for its nodes and the
+    values it sends besides the ids (and a recorded read's `cases.projection.audit_values`): for
+    the benchmark's floor, which sends the same statements without this module."""
+    executor = Executor.build(graphql_schema, parse(document), None, None, variables)
+    if isinstance(executor, list):
+        raise NotCompiled("variables")
+    found = {}
+    for root in CompiledReads.build(executor).roots:
+        if root.lookup is not None:
+            global_id = relay.GlobalID.from_id(_arguments(root, executor)[root.lookup.argument])
+            statements = CompiledReads.node_statements(root, executor, global_id.type_name)
+        elif root.nodes is not None:
+            statements = root.nodes
+        else:
+            continue
+        values = {**scope_values(scope), **_page_sizes(statements.sizes, executor)}
+        found[root.key] = (statements.for_scope(scope, dialect), values)
+    return found
