@@ -21,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
+from cases.actor import Actor
 from schema.compiled import CompiledExecution, CompiledReads
 from schema.cost import cost_errors
 from schema.errors import MaskUnexpectedErrors, log_errors
@@ -54,30 +55,30 @@ class RequestGuards(SchemaExtension):
         assert document is not None
         actor = context.context.actor
         rules = tuple(context.validation_rules)
-        errors = self.verdicts.kept(
-            (context.query,), lambda: validate_document(schema, document, rules)
-        )
+        rules_key, permission_key, cost_key = verdict_keys(context.query, actor, context.variables)
+        errors = self.verdicts.kept(rules_key, lambda: validate_document(schema, document, rules))
         if not errors:
             errors = self.verdicts.kept(
-                (context.query, permission_profile(actor)),
-                lambda: validate(schema, document, [permission_rule(actor)]),
+                permission_key, lambda: validate(schema, document, [permission_rule(actor)])
             )
         if not errors:
-            # The cost reads the variables only where they give a page size (`first`): kept per
-            # query text and the values of its integer variables.
-            sizes = tuple(
-                sorted(
-                    (name, value)
-                    for name, value in (context.variables or {}).items()
-                    if type(value) is int
-                )
-            )
             errors = self.verdicts.kept(
-                (context.query, "cost", sizes),
-                lambda: cost_errors(schema, document, context.variables, self.max_cost),
+                cost_key, lambda: cost_errors(schema, document, context.variables, self.max_cost)
             )
         context.pre_execution_errors = errors
         yield
+
+
+def verdict_keys(
+    query: str | None, actor: Actor, variables: dict[str, Any] | None
+) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """Under what the verdicts of a request are kept: the schema's rules and the limits per query
+    text, the permission rule per text and permission profile, the cost per text and the values
+    of the integer variables (the cost reads the variables only where they give a page size)."""
+    sizes = tuple(
+        sorted((name, value) for name, value in (variables or {}).items() if type(value) is int)
+    )
+    return (query,), (query, permission_profile(actor)), (query, "cost", sizes)
 
 
 class Verdicts:
@@ -87,6 +88,10 @@ class Verdicts:
     def __init__(self, size: int) -> None:
         self.size = size
         self.known: OrderedDict[tuple[Any, ...], list[GraphQLError]] = OrderedDict()
+
+    def passed(self, key: tuple[Any, ...]) -> bool:
+        """Whether the verdict kept for `key` found nothing wrong (False when none is kept)."""
+        return self.known.get(key) == []
 
     def kept(
         self, key: tuple[Any, ...], verdict: Callable[[], list[GraphQLError]]
@@ -115,6 +120,12 @@ LIMIT_RULES = [
 class DispensarySchema(strawberry.Schema):
     # The plans of compiled reads and their counts (None: every query takes the executor).
     compiled_reads: CompiledReads | None = None
+    verdicts: Verdicts
+
+    def admits(self, query: str, actor: Actor, variables: dict[str, Any] | None) -> bool:
+        """Whether a request with this text, caller and variables has been judged and found
+        valid, permitted and cheap enough already: every verdict kept, none an error."""
+        return all(self.verdicts.passed(key) for key in verdict_keys(query, actor, variables))
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -146,6 +157,7 @@ def build_schema(
         config=StrawberryConfig(disable_field_suggestions=production),
     )
     built.compiled_reads = reads
+    built.verdicts = verdicts
     return built
 
 

@@ -361,9 +361,17 @@ class CompiledReads:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self.plans: OrderedDict[tuple[Any, ...], Plan | str] = OrderedDict()
-        # How many requests were answered compiled, and why the others were not.
+        # How many requests were answered compiled (of them, how many before strawberry saw
+        # them: `api.app.GraphQLRoute`), and why the others were not.
         self.answered = 0
+        self.early = 0
         self.declined: Counter[str] = Counter()
+        # The parsed documents of the queries answered: a query seen again can be answered
+        # before strawberry parses it.
+        self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
+
+    def document_of(self, query: str) -> DocumentNode | None:
+        return self.documents.get(query)
 
     async def answer(
         self,
@@ -403,6 +411,10 @@ class CompiledReads:
         answers = {}
         for position in sorted(range(len(steps)), key=lambda n: steps[n].writes):
             answers[position] = await steps[position].run()
+        if query is not None and query not in self.documents:
+            self.documents[query] = document
+            if len(self.documents) > self.size:
+                self.documents.popitem(last=False)
         return {root.key: answers[n] for n, root in enumerate(plan.roots)}
 
     def plan(self, query: str | None, operation_name: str | None, executor: Executor[Any]) -> Plan:
@@ -448,8 +460,8 @@ class CompiledReads:
         roots = []
         for key, details in collected.grouped_field_set.items():
             name = details[0].node.name.value
-            if name == "__typename":
-                raise NotCompiled("__typename at the root")
+            if name.startswith("__"):
+                raise NotCompiled(f"{name} at the root")
             field_def = query_type.fields[name]
             root = RootPlan(key, field_def, details, lookup=LOOKUPS.get(name))
             if root.lookup is None:
