@@ -173,14 +173,19 @@ def install_scoping() -> None:
         event.listen(Session, "before_flush", _check_writes)
 
 
+def scoped(statement: Any, scope: DataScope | None) -> Any:
+    """`statement` narrowed to `scope`: what every ORM statement of a scoped session runs, and
+    what a statement compiled once to be run through the driver must carry itself."""
+    if scope is None or scope.unrestricted:
+        return statement
+    return statement.options(*_criteria(scope))
+
+
 def _apply_scope(state: ORMExecuteState) -> None:
     if state.is_update or state.is_delete:
         _refuse_audit_changes(state.statement)
-    scope = scope_of(state.session)
-    if scope is None or scope.unrestricted:
-        return
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = state.statement.options(*_criteria(scope))
+        state.statement = scoped(state.statement, scope_of(state.session))
 
 
 def _refuse_audit_changes(statement: Any) -> None:

@@ -62,6 +62,7 @@ from cases.models import (
     Visit,
     WorkItem,
     WorkItemKind,
+    WorkItemStatus,
 )
 from cases.projection import ProjectionReader
 from core.db import create_engine, create_session_factory
@@ -97,6 +98,7 @@ class World:
     # A patient of the first insurer last called by the other insurer's representative, whom
     # the first insurer's staff cannot see: a required relation the database answers with null.
     called_by_stranger: int
+    foreign_representative: int  # of the other insurer, with open items
 
 
 @pytest.fixture(scope="module")
@@ -233,6 +235,28 @@ async def _awkward_rows(world_session: Any, insurers: list[Insurer]) -> int:
                 due_at=datetime(2026, 11, 25, 6, tzinfo=UTC),
             ),
         )
+    theirs = (
+        (
+            await session.execute(
+                sa.select(Patient).where(col(Patient.insurer_id) == second.id).limit(2)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    await save(
+        session,
+        *(
+            WorkItem(
+                kind=WorkItemKind.CALL_DUE,
+                owner_id=stranger.id,
+                patient_id=patient.id,
+                priority=2,
+                due_at=datetime(2026, 11, 21, 9, tzinfo=UTC),
+            )
+            for patient in theirs
+        ),
+    )
     first_patient: int = patients[0].id
     return first_patient
 
@@ -316,6 +340,17 @@ async def world(compiled_database_url: str) -> AsyncIterator[World]:
                 sa.select(Patient.id).where(col(Patient.insurer_id) != first.id).limit(1)
             )
         ).scalar_one()
+        foreign_representative = (
+            await session.execute(
+                sa.select(WorkItem.owner_id)
+                .join(Representative, col(Representative.id) == col(WorkItem.owner_id))
+                .where(
+                    col(Representative.insurer_id) != first.id,
+                    col(WorkItem.status) == WorkItemStatus.OPEN,
+                )
+                .limit(1)
+            )
+        ).scalar_one()
         await session.commit()
     yield World(
         engine=engine,
@@ -331,6 +366,7 @@ async def world(compiled_database_url: str) -> AsyncIterator[World]:
         patient=richest,
         foreign_patient=foreign,
         called_by_stranger=called_by_stranger,
+        foreign_representative=foreign_representative,
     )
     await engine.dispose()
 
@@ -493,6 +529,10 @@ WRITTEN: dict[str, tuple[str, Variables]] = {
     "no such patient": (
         "query($id: ID!, $case: ID!) { patient(id: $id) { id } supervisionCase(id: $case) { id } }",
         lambda w: {"id": gid("Patient", 10**9), "case": gid("SupervisionCase", 10**9)},
+    ),
+    "another insurer's worklist": (
+        "query($rep: ID!) { worklist(first: 5, filter: {representativeId: $rep}) { totalCount edges { node { id } } } }",
+        lambda w: {"rep": gid("Representative", w.foreign_representative)},
     ),
     "introspection": ("query { __schema { queryType { name } } }", lambda w: {}),
     "a root __typename": ("query { __typename insurers(first: 1) { totalCount } }", lambda w: {}),
