@@ -5,9 +5,9 @@
 builds its nodes' JSON, the card's one statement that builds it and records its read. The
 statements are taken from the API's own code when the floor starts, or when it first meets a
 worklist owner; answering a request then runs no code of the API: no GraphQL, no ORM, no
-middleware, no session. Like the API (acting as an administrator) it runs the worklist in one
-transaction and the card's statement on its own. Whatever the API's throughput falls short of
-this is the cost of those layers.
+middleware, no session. Like the API it runs each statement on its own, in no transaction
+(all are reads but the card's, which records the read in the same statement). Whatever the
+API's throughput falls short of this is the cost of those layers.
 
 `/graphql/previous-plan` answers the same two documents with the statement plan the API had
 before its reads were compiled (a statement per level: 7 for the worklist, 9 for the card,
@@ -308,13 +308,12 @@ async def compiled(request: Request) -> Response:
         if body.get("query") == WORKLIST:
             first = int(variables["first"])
             page = plan.worklist_page(_decode(variables["rep"]), first)
-            async with connection.transaction():
-                rows = await connection.fetch(page.sql, *page.arguments({}))
-                ids = [row[0] for row in rows[:first]]
-                nodes = plan.worklist_nodes
-                documents = await connection.fetch(
-                    nodes.sql, *nodes.arguments({**plan.worklist_values, "ids": ids})
-                )
+            rows = await connection.fetch(page.sql, *page.arguments({}))
+            ids = [row[0] for row in rows[:first]]
+            nodes = plan.worklist_nodes
+            documents = await connection.fetch(
+                nodes.sql, *nodes.arguments({**plan.worklist_values, "ids": ids})
+            )
             data: Any = {
                 "worklist": {"edges": [{"node": orjson.Fragment(row[1])} for row in documents]}
             }
@@ -324,7 +323,7 @@ async def compiled(request: Request) -> Response:
                 **_audit(uuid.uuid4().hex),
                 "first_0": variables["cases"],
                 "first_1": variables["visits"],
-                "ids": [_decode(variables["id"])],
+                "id": _decode(variables["id"]),
             }
             found = await connection.fetch(plan.card.sql, *plan.card.arguments(values))
             data = {"patient": orjson.Fragment(found[0][1]) if found else None}

@@ -427,11 +427,20 @@ class ProjectionReader:
 
     @staticmethod
     def compile(
-        shape: Shape, scope: DataScope, dialect: sa.Dialect, audit: ReadAudit | None = None
+        shape: Shape,
+        scope: DataScope,
+        dialect: sa.Dialect,
+        audit: ReadAudit | None = None,
+        *,
+        single: bool = False,
     ) -> DriverStatement:
         """The statement that answers `shape` for the rows whose ids it is given (`ids`), in
         their order: one (position, document) row each, none for an id outside the scope. The
         scope's ids are parameters: one statement serves every scope of its kind.
+
+        A `single` statement takes one id. Given as an array, PostgreSQL estimates a row per
+        element only once it sees the array, so it plans such a statement anew each time
+        (measured: planning was half of a card's server time); a single id it plans once.
 
         With `audit`, the same statement records the read of every row it answers in the audit
         trail (`cases.audit.ReadAudit`; the values `audit_values` gives), but of a document that
@@ -443,11 +452,18 @@ class ProjectionReader:
             clinic_id=sa.bindparam(SCOPE_CLINIC, type_=sa.BigInteger),
         )
         builder = _Builder(rules)
-        wanted = (
-            sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
-            .table_valued("id", with_ordinality="position")
-            .render_derived("wanted")
-        )
+        wanted: Any
+        if single:
+            wanted = sa.select(
+                sa.bindparam("id", type_=sa.BigInteger).label("id"),
+                sa.literal(1, sa.BigInteger).label("position"),
+            ).subquery("wanted")
+        else:
+            wanted = (
+                sa.func.unnest(sa.bindparam("ids", type_=ARRAY(sa.BigInteger)))
+                .table_valued("id", with_ordinality="position")
+                .render_derived("wanted")
+            )
         table = builder.table(shape.model)
         # As text: the driver would decode JSON into objects, to be encoded again.
         document = sa.cast(builder.document(shape, table), sa.Text).label("document")
@@ -502,7 +518,10 @@ class ProjectionReader:
     async def rows(
         self, statement: DriverStatement, ids: Sequence[int], values: Mapping[str, Any]
     ) -> Sequence[Any]:
-        return await on_driver(self.session, statement, {**values, "ids": list(ids)})
+        """The rows of `ids`; a statement compiled `single` takes the first."""
+        return await on_driver(
+            self.session, statement, {**values, "ids": list(ids), "id": ids[0] if ids else None}
+        )
 
 
 def audit_values(actor: Actor, at: datetime) -> dict[str, Any]:

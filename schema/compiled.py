@@ -144,6 +144,7 @@ class Statements:
     shape: Shape
     sizes: tuple[PageSize, ...]
     audit: ReadAudit | None = None
+    single: bool = False  # for one id at a time (a lookup)
     compiled: dict[str, DriverStatement | str] = field(default_factory=dict)
 
     def for_scope(self, scope: DataScope, dialect: sa.Dialect) -> DriverStatement:
@@ -151,7 +152,9 @@ class Statements:
         found = self.compiled.get(kind)
         if found is None:
             try:
-                found = ProjectionReader.compile(self.shape, scope, dialect, self.audit)
+                found = ProjectionReader.compile(
+                    self.shape, scope, dialect, self.audit, single=self.single
+                )
             except Unsupported as refusal:
                 found = str(refusal)
             self.compiled[kind] = found
@@ -592,7 +595,9 @@ class CompiledReads:
             planner = Planner(executor)
             shape = planner.shape(object_type, root.details)
             audit = node_type.read_audit if root.lookup and root.lookup.read_hook else None
-            found = root.by_type[type_name] = Statements(shape, tuple(planner.sizes), audit)
+            found = root.by_type[type_name] = Statements(
+                shape, tuple(planner.sizes), audit, single=True
+            )
         return found
 
 
