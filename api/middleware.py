@@ -169,18 +169,18 @@ class BodySizeLimitMiddleware:
         self.app = app
         self.max_bytes = max_bytes
 
+    def too_large(self) -> list[Message]:
+        return error_response(
+            413, f"request body exceeds {self.max_bytes} bytes", {"code": "PAYLOAD_TOO_LARGE"}
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = error_response(
-            413,
-            f"request body exceeds {self.max_bytes} bytes",
-            {"code": "PAYLOAD_TOO_LARGE"},
-        )
         declared = Headers(scope=scope).get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _answer(send, too_large)
+            await _answer(send, self.too_large())
             return
         # Read the (small) body up to the limit, then replay it to the application.
         messages: list[Message] = []
@@ -192,7 +192,7 @@ class BodySizeLimitMiddleware:
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
-                await _answer(send, too_large)
+                await _answer(send, self.too_large())
                 return
             if not message.get("more_body", False):
                 break
