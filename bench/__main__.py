@@ -129,9 +129,7 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
             ]
             if peer_server is not None:
                 runs.append(("postgraphile", peer_server.url, peer))
-            for label, server_url, bodies in runs:
-                load = run_load(server_url, bodies[scenario], args.seconds, args.connections, work)
-                results[scenario][label] = load.as_dict()
+            results[scenario].update(measure_alternately(runs, scenario, args, work))
             api_rps = results[scenario]["api"]["requests_per_second"]
             results[scenario]["ratio_to_floor"] = _ratio(
                 api_rps, results[scenario]["floor"]["requests_per_second"]
@@ -157,8 +155,37 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
     results["load"] = {
         "connections": args.connections,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "tool": "wrk" if wrk_available() else "python",
     }
+    return results
+
+
+def measure_alternately(
+    runs: list[tuple[str, str, dict[str, list[dict[str, Any]]]]],
+    scenario: str,
+    args: argparse.Namespace,
+    work: Path,
+) -> dict[str, Any]:
+    """Each server's load results: warmed up first (caches, prepared statements, plans), then
+    measured in `args.rounds` rounds, the order of the servers reversed every other round; the
+    round with the median throughput is reported, with every round's throughput beside it.
+    The machine is shared: a server measured once, always first or last, meets other load."""
+    warm = max(1, args.seconds // 5)
+    for _, url, bodies in runs:
+        run_load(url, bodies[scenario], warm, args.connections, work)
+    rounds: dict[str, list[dict[str, Any]]] = {label: [] for label, _, _ in runs}
+    for number in range(args.rounds):
+        for label, url, bodies in runs if number % 2 == 0 else list(reversed(runs)):
+            load = run_load(url, bodies[scenario], args.seconds, args.connections, work)
+            rounds[label].append(load.as_dict())
+    results = {}
+    for label, measured in rounds.items():
+        ordered = sorted(measured, key=lambda load: load["requests_per_second"])
+        results[label] = {
+            **ordered[(len(ordered) - 1) // 2],
+            "rounds": [load["requests_per_second"] for load in measured],
+        }
     return results
 
 
@@ -261,6 +288,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seconds", type=int, default=15, help="load duration per server")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="load rounds per server, the order alternating"
+    )
     parser.add_argument("--record-batches", type=int, default=20)
     parser.add_argument(
         "--messages",

@@ -24,21 +24,24 @@ def _row(*cells: Any) -> str:
 
 def http_table(size: dict[str, Any]) -> list[str]:
     lines = [
-        "| scenario | server | requests/s | p50 ms | p99 ms | errors | API ÷ server |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| scenario | server | requests/s (median round) | every round | p50 ms | p99 ms "
+        "| errors | API ÷ server |",
+        "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     http = size["http"]
     for scenario in ("worklist", "patient_card"):
         api_rps = http[scenario]["api"]["requests_per_second"]
-        for server in ("api", "floor", "postgraphile"):
+        for server in ("api", "floor", "floor_previous_plan", "postgraphile"):
             load = http[scenario].get(server)
             if load is None:
                 continue
             ratio = round(api_rps / load["requests_per_second"], 3) if server != "api" else None
+            rounds = " / ".join(_fmt(value) for value in load.get("rounds", ()))
             lines.append(
                 _row(
-                    scenario.replace("_", " "), server, load["requests_per_second"],
-                    load["p50_ms"], load["p99_ms"], load["errors"], ratio,
+                    scenario.replace("_", " "), server.replace("_", " "),
+                    load["requests_per_second"], rounds, load["p50_ms"], load["p99_ms"],
+                    load["errors"], ratio,
                 )
             )  # fmt: skip
     return lines

@@ -23,7 +23,7 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
     # when
     report = main(
         [
-            "--patients", "300", "--seconds", "1", "--connections", "2",
+            "--patients", "300", "--seconds", "1", "--rounds", "2", "--connections", "2",
             "--record-batches", "1", "--messages", "200", "--worker-threads", "2",
             "--no-postgraphile", "--database-prefix", f"bench_{DATABASE_PREFIX}",
             "--redis", REDIS_URL, "--rabbitmq", RABBITMQ_URL, "--output", str(output),
