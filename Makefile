@@ -44,7 +44,7 @@ wrk:
 		apt-get install -y -qq wrk >/dev/null; } || echo "wrk unavailable: using the Python load client"
 
 bench-quick: sync wrk
-	$(UV) run python -m bench --patients 100000 --seconds 8 --rounds 2 --messages 10000
+	$(UV) run python -m bench --patients 100000 --seconds 6 --rounds 3 --messages 10000
 
 bench: sync wrk
 	$(UV) run python -m bench --patients 100000 --patients 1000000 --seconds 10 --rounds 3 --messages 100000

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 import structlog
 from graphql import (
     DocumentNode,
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLField,
     GraphQLList,
@@ -38,8 +39,10 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    OperationDefinitionNode,
     OperationType,
     get_named_type,
+    get_operation_ast,
     is_enum_type,
     is_non_null_type,
     parse,
@@ -48,10 +51,11 @@ from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.execution import Executor
 from graphql.execution.collect_fields import (
     FieldDetailsList,
+    FragmentDetails,
     collect_fields,
     collect_subfields,
 )
-from graphql.execution.values import get_argument_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 from graphql.pyutils import Path
 from strawberry import relay
 from strawberry.extensions import SchemaExtension
@@ -106,6 +110,41 @@ SCALAR_FORMATS: Final = {
 
 class NotCompiled(Exception):
     """This request goes to the general executor (the reason is for the logs)."""
+
+
+@dataclass
+class Request:
+    """What an executor holds of one request: the operation, its fragments and the coerced
+    variables. An `Executor` itself is built only to call a root list's resolver, which takes
+    its resolve info (building one for every request cost a tenth of a card's CPU)."""
+
+    schema: GraphQLSchema
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDetails]
+    variable_values: VariableValues
+    variables: dict[str, Any] | None
+    context: Any
+    _executor: Executor[Any] | None = None
+
+    @property
+    def root_value(self) -> None:
+        return None
+
+    def executor(self) -> Executor[Any]:
+        if self._executor is None:
+            built = Executor.build(
+                self.schema,
+                self.document,
+                None,
+                self.context,
+                self.variables,
+                self.operation.name.value if self.operation.name else None,
+            )
+            if isinstance(built, list):
+                raise NotCompiled("variables")
+            self._executor = built
+        return self._executor
 
 
 @dataclass(frozen=True)
@@ -196,7 +235,7 @@ class Planner:
     object types: a field maps a column (`ModelObject.column_of`) or a relation
     (`schema.relay.Relation`, whose loader names the rows in `schema.loaders.SOURCES`)."""
 
-    def __init__(self, executor: Executor[Any]) -> None:
+    def __init__(self, executor: Request) -> None:
         self.executor = executor
         self.sizes: list[PageSize] = []
 
@@ -372,9 +411,35 @@ class CompiledReads:
         # The parsed documents of the queries answered: a query seen again can be answered
         # before strawberry parses it.
         self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        # Each document's operations and fragments, by the document (kept alive here, so that
+        # its id names no other while the entry lives) and the operation's name.
+        self.operations: OrderedDict[
+            tuple[int, str | None],
+            tuple[DocumentNode, OperationDefinitionNode, dict[str, FragmentDetails]],
+        ] = OrderedDict()
 
     def document_of(self, query: str) -> DocumentNode | None:
         return self.documents.get(query)
+
+    def operation_of(
+        self, document: DocumentNode, operation_name: str | None
+    ) -> tuple[OperationDefinitionNode, dict[str, FragmentDetails]]:
+        """The query operation `operation_name` names in `document`, and its fragments."""
+        key = (id(document), operation_name)
+        found = self.operations.get(key)
+        if found is None or found[0] is not document:
+            operation = get_operation_ast(document, operation_name)
+            if operation is None or operation.operation is not OperationType.QUERY:
+                raise NotCompiled("not a query")
+            fragments = {
+                definition.name.value: FragmentDetails(definition)
+                for definition in document.definitions
+                if isinstance(definition, FragmentDefinitionNode)
+            }
+            found = self.operations[key] = (document, operation, fragments)
+            if len(self.operations) > self.size:
+                self.operations.popitem(last=False)
+        return found[1], found[2]
 
     async def answer(
         self,
@@ -390,13 +455,15 @@ class CompiledReads:
         scope = scope_of(session)
         if scope is None or not on_postgresql(session):
             raise NotCompiled("not on PostgreSQL")
-        executor = Executor.build(
-            graphql_schema, document, None, context, variables, operation_name
+        operation, fragments = self.operation_of(document, operation_name)
+        coerced = get_variable_values(
+            graphql_schema, operation.variable_definitions or (), variables or {}
         )
-        if isinstance(executor, list):
+        if isinstance(coerced, list):
             raise NotCompiled("variables")
-        if executor.operation.operation is not OperationType.QUERY:
-            raise NotCompiled("not a query")
+        executor = Request(
+            graphql_schema, document, operation, fragments, coerced, variables, context
+        )
         plan = self.plan(query, operation_name, executor)
         dialect = session.get_bind().dialect
         # What may still send the request to the executor is settled before any statement runs
@@ -420,7 +487,7 @@ class CompiledReads:
                 self.documents.popitem(last=False)
         return {root.key: answers[n] for n, root in enumerate(plan.roots)}
 
-    def plan(self, query: str | None, operation_name: str | None, executor: Executor[Any]) -> Plan:
+    def plan(self, query: str | None, operation_name: str | None, executor: Request) -> Plan:
         """The document's plan: kept per query text, operation and the values of the variables
         its @include and @skip read, which decide what is selected."""
         switches = tuple(
@@ -448,7 +515,7 @@ class CompiledReads:
         return found
 
     @staticmethod
-    def build(executor: Executor[Any]) -> Plan:
+    def build(executor: Request) -> Plan:
         query_type = executor.schema.query_type
         assert query_type is not None
         collected = collect_fields(
@@ -502,7 +569,7 @@ class CompiledReads:
     async def listed(
         self,
         root: RootPlan,
-        executor: Executor[Any],
+        executor: Request,
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
@@ -549,7 +616,7 @@ class CompiledReads:
     async def look_up(
         self,
         root: RootPlan,
-        executor: Executor[Any],
+        executor: Request,
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
@@ -584,7 +651,7 @@ class CompiledReads:
         return Step(run, writes=statements.audit is not None)
 
     @staticmethod
-    def node_statements(root: RootPlan, executor: Executor[Any], type_name: str) -> Statements:
+    def node_statements(root: RootPlan, executor: Request, type_name: str) -> Statements:
         found = root.by_type.get(type_name)
         if found is None:
             object_type = executor.schema.type_map.get(type_name)
@@ -601,7 +668,7 @@ class CompiledReads:
         return found
 
 
-def _arguments(root: RootPlan, executor: Executor[Any]) -> dict[str, Any]:
+def _arguments(root: RootPlan, executor: Request) -> dict[str, Any]:
     detail = root.details[0]
     try:
         return get_argument_values(
@@ -611,8 +678,9 @@ def _arguments(root: RootPlan, executor: Executor[Any]) -> dict[str, Any]:
         raise NotCompiled("arguments") from refusal
 
 
-async def _resolve(root: RootPlan, executor: Executor[Any]) -> Any:
+async def _resolve(root: RootPlan, request: Request) -> Any:
     """The root field's resolver, called as the executor calls it."""
+    executor = request.executor()
     query_type = executor.schema.query_type
     assert query_type is not None
     assert root.field_def.resolve is not None
@@ -623,7 +691,7 @@ async def _resolve(root: RootPlan, executor: Executor[Any]) -> Any:
         Path(None, root.key, "Query"),
     )
     try:
-        found = root.field_def.resolve(executor.root_value, info, **_arguments(root, executor))
+        found = root.field_def.resolve(executor.root_value, info, **_arguments(root, request))
         if isawaitable(found):
             found = await found
     except NotCompiled:
@@ -633,7 +701,7 @@ async def _resolve(root: RootPlan, executor: Executor[Any]) -> Any:
     return found
 
 
-def _page_sizes(sizes: Sequence[PageSize], executor: Executor[Any]) -> dict[str, int]:
+def _page_sizes(sizes: Sequence[PageSize], executor: Request) -> dict[str, int]:
     """The `first` of each nested list, as its resolver would read it."""
     found: dict[str, int] = {}
     for size in sizes:
@@ -733,9 +801,12 @@ def node_statements(
     """Per root field of `document`, the statement a compiled read sends for its nodes and the
     values it sends besides the ids (and a recorded read's `cases.projection.audit_values`): for
     the benchmark's floor, which sends the same statements without this module."""
-    executor = Executor.build(graphql_schema, parse(document), None, None, variables)
-    if isinstance(executor, list):
+    parsed = parse(document)
+    operation, fragments = CompiledReads().operation_of(parsed, None)
+    coerced = get_variable_values(graphql_schema, operation.variable_definitions or (), variables)
+    if isinstance(coerced, list):
         raise NotCompiled("variables")
+    executor = Request(graphql_schema, parsed, operation, fragments, coerced, variables, None)
     found = {}
     for root in CompiledReads.build(executor).roots:
         if root.lookup is not None:
