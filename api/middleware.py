@@ -110,19 +110,29 @@ class DatabaseSessionMiddleware:
         # it before the transaction ends, and close the session so that it cannot go on.
         async with session_lock(session):
             try:
-                if failed:
-                    await session.rollback()
-                else:
-                    try:
-                        await session.commit()
-                    except Exception:
-                        log.exception("request.commit_failed")
-                        await session.rollback()
-                        held = _internal_error(request_id)
+                # A session that never held a connection has nothing to end.
+                if session.in_transaction():
+                    held = await _end(session, failed, held, request_id)
             finally:
                 await session.close()
         for message in held:
             await send(message)
+
+
+async def _end(
+    session: AsyncSession, failed: bool, held: list[Message], request_id: str
+) -> list[Message]:
+    """Roll back a failed request's transaction, commit any other's; the response to send."""
+    if failed:
+        await session.rollback()
+        return held
+    try:
+        await session.commit()
+    except Exception:
+        log.exception("request.commit_failed")
+        await session.rollback()
+        return _internal_error(request_id)
+    return held
 
 
 def _internal_error(request_id: str) -> list[Message]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import SQLModel, col
 
@@ -106,25 +106,43 @@ class DriverStatement:
 async def on_driver(
     session: AsyncSession, statement: DriverStatement, values: Mapping[str, Any]
 ) -> list[Any]:
-    """Run `statement` on the session's connection through asyncpg; its rows as asyncpg records.
+    """Run `statement` through asyncpg; its rows as asyncpg records.
 
-    It runs in the session's transaction once that has begun (a statement through SQLAlchemy
-    begins it); before that, on its own, which for one statement at READ COMMITTED is the same.
-    SQLAlchemy's `before_cursor_execute` listeners (statement logs and counts) hear of it as of
-    any other statement, without a cursor or an execution context.
+    Once the session holds a connection, on that connection, in the session's transaction if
+    one has begun. Before that, on a connection of the session's pool of its own, returned at
+    once: the session's own way to a connection (its transaction, the commit and close that end
+    it) costs more than the statement. On its own, a statement runs in no transaction, which
+    for one statement at READ COMMITTED is the same. SQLAlchemy's `before_cursor_execute`
+    listeners (statement logs and counts) hear of it as of any other statement, without a
+    cursor or an execution context (and without a connection, on a pool's connection).
     """
     arguments = statement.arguments(values)
     async with session_lock(session):
+        engine = session.bind
+        if isinstance(engine, AsyncEngine) and not session.in_transaction():
+            _announce(engine.sync_engine.dispatch, None, statement.sql, arguments)
+            pooled = await engine.raw_connection()
+            try:
+                driver = pooled.driver_connection
+                assert driver is not None
+                rows: list[Any] = await driver.fetch(statement.sql, *arguments)
+            finally:
+                pooled.close()
+            return rows
         connection = await session.connection()
         sync = connection.sync_connection
         assert sync is not None
-        if sync.dispatch.before_cursor_execute:
-            sync.dispatch.before_cursor_execute(sync, None, statement.sql, arguments, None, False)
+        _announce(sync.dispatch, sync, statement.sql, arguments)
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
-        rows: list[Any] = await driver.fetch(statement.sql, *arguments)
-        return rows
+        found: list[Any] = await driver.fetch(statement.sql, *arguments)
+        return found
+
+
+def _announce(dispatch: Any, connection: Any, sql: str, arguments: tuple[Any, ...]) -> None:
+    if dispatch.before_cursor_execute:
+        dispatch.before_cursor_execute(connection, None, sql, arguments, None, False)
 
 
 def where_equal(statement: sa.Select[Any], equal: dict[Any, Any]) -> sa.Select[Any]:
