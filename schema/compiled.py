@@ -12,10 +12,16 @@ database wrote.
 
 Whatever this module cannot answer exactly as the executor would, it leaves to the executor
 (`NotCompiled`): a field with a resolver of its own, a variable or an argument the resolver
-refuses, a required value the database has not got. It reads nothing before it knows that it
-can answer, but for the root list's page and the nodes' JSON, and it writes (a card read's
-audit row) only after. Everything else is the executor's as before: parsing, validation, the
-permission and cost rules, error masking. On SQLite every request takes the executor.
+refuses, a required value the database has not got. All of that is settled before any
+statement runs, but the last, which only the nodes' JSON shows; the one statement that writes
+(a card read's audit row) runs after every other and writes nothing for such a document, so a
+request the executor takes over has written nothing. Everything else is the executor's as
+before: parsing, validation, the permission and cost rules, error masking. On SQLite every
+request takes the executor.
+
+It runs as a schema extension (`CompiledExecution`: strawberry skips its own execution when an
+extension has set the result), and, for a query already judged for a caller of the same
+permission profile, straight from the route (`api.app.GraphQLRoute.known_answer`).
 """
 
 from __future__ import annotations
@@ -235,19 +241,19 @@ class Planner:
     object types: a field maps a column (`ModelObject.column_of`) or a relation
     (`schema.relay.Relation`, whose loader names the rows in `schema.loaders.SOURCES`)."""
 
-    def __init__(self, executor: Request) -> None:
-        self.executor = executor
+    def __init__(self, request: Request) -> None:
+        self.request = request
         self.sizes: list[PageSize] = []
 
     def subfields(
         self, object_type: GraphQLObjectType, details: FieldDetailsList
     ) -> dict[str, FieldDetailsList]:
-        executor = self.executor
+        request = self.request
         collected = collect_subfields(
-            executor.schema,
-            executor.fragments,
-            executor.variable_values,
-            executor.operation,
+            request.schema,
+            request.fragments,
+            request.variable_values,
+            request.operation,
             object_type,
             details,
         )
@@ -461,19 +467,19 @@ class CompiledReads:
         )
         if isinstance(coerced, list):
             raise NotCompiled("variables")
-        executor = Request(
+        request = Request(
             graphql_schema, document, operation, fragments, coerced, variables, context
         )
-        plan = self.plan(query, operation_name, executor)
+        plan = self.plan(query, operation_name, request)
         dialect = session.get_bind().dialect
         # What may still send the request to the executor is settled before any statement runs
         # (but a required value the database has not got), and the one statement that writes
         # (a card read's audit row, withheld when a value is missing) runs last: a request the
         # executor takes over has written nothing.
         steps = [
-            await self.look_up(root, executor, context, scope, dialect)
+            await self.look_up(root, request, context, scope, dialect)
             if root.lookup is not None
-            else await self.listed(root, executor, context, scope, dialect)
+            else await self.listed(root, request, context, scope, dialect)
             for root in plan.roots
         ]
         if sum(step.writes for step in steps) > 1:
@@ -487,13 +493,13 @@ class CompiledReads:
                 self.documents.popitem(last=False)
         return {root.key: answers[n] for n, root in enumerate(plan.roots)}
 
-    def plan(self, query: str | None, operation_name: str | None, executor: Request) -> Plan:
+    def plan(self, query: str | None, operation_name: str | None, request: Request) -> Plan:
         """The document's plan: kept per query text, operation and the values of the variables
         its @include and @skip read, which decide what is selected."""
         switches = tuple(
             sorted(
                 (name, repr(value))
-                for name, value in executor.variable_values.coerced.items()
+                for name, value in request.variable_values.coerced.items()
                 if isinstance(value, bool)
             )
         )
@@ -501,7 +507,7 @@ class CompiledReads:
         found = self.plans.get(key) if query is not None else None
         if found is None:
             try:
-                found = self.build(executor)
+                found = self.build(request)
             except (NotCompiled, Unsupported) as refusal:
                 found = str(refusal)
             if query is not None:
@@ -515,15 +521,15 @@ class CompiledReads:
         return found
 
     @staticmethod
-    def build(executor: Request) -> Plan:
-        query_type = executor.schema.query_type
+    def build(request: Request) -> Plan:
+        query_type = request.schema.query_type
         assert query_type is not None
         collected = collect_fields(
-            executor.schema,
-            executor.fragments,
-            executor.variable_values,
+            request.schema,
+            request.fragments,
+            request.variable_values,
             query_type,
-            executor.operation,
+            request.operation,
         )
         if collected.new_defer_usages:
             raise NotCompiled("@defer")
@@ -535,7 +541,7 @@ class CompiledReads:
             field_def = query_type.fields[name]
             root = RootPlan(key, field_def, details, lookup=LOOKUPS.get(name))
             if root.lookup is None:
-                planner = Planner(executor)
+                planner = Planner(request)
                 connection = _object_of(field_def)
                 if not issubclass(_origin(connection) or object, Connection):
                     raise NotCompiled(f"Query.{name} is no list")
@@ -569,21 +575,21 @@ class CompiledReads:
     async def listed(
         self,
         root: RootPlan,
-        executor: Request,
+        request: Request,
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
     ) -> Step:
         """A root list: the resolver's own page query (it checks the arguments, the caller and
         builds the query without I/O), then its page of ids, the nodes' JSON, the count."""
-        connection = await _resolve(root, executor)
+        connection = await _resolve(root, request)
         query = getattr(connection, "query", None)
         if not isinstance(query, PageQuery) or root.node_type is None:
             raise NotCompiled("the list has no page query")
         table = root.node_type.model.__table__  # type: ignore[attr-defined]
         nodes = root.nodes
         statement = None if nodes is None else nodes.for_scope(scope, dialect)
-        values = {**scope_values(scope), **_page_sizes(nodes.sizes if nodes else (), executor)}
+        values = {**scope_values(scope), **_page_sizes(nodes.sizes if nodes else (), request)}
 
         async def run() -> dict[str, Any]:
             session = context.session
@@ -616,7 +622,7 @@ class CompiledReads:
     async def look_up(
         self,
         root: RootPlan,
-        executor: Request,
+        request: Request,
         context: Context,
         scope: DataScope,
         dialect: sa.Dialect,
@@ -625,7 +631,7 @@ class CompiledReads:
         caller's scope), recording the read where their read hook does (a patient's card)."""
         lookup = root.lookup
         assert lookup is not None
-        arguments = _arguments(root, executor)
+        arguments = _arguments(root, request)
         given = {name for name, value in arguments.items() if value is not None}
         if given != {lookup.argument}:
             raise NotCompiled("looked up by another argument")
@@ -634,9 +640,9 @@ class CompiledReads:
             row = row_id(global_id, lookup.type_name or global_id.type_name, lookup.argument)
         except (DomainError, ValueError) as refusal:
             raise NotCompiled("not a global id of this type") from refusal
-        statements = self.node_statements(root, executor, global_id.type_name)
+        statements = self.node_statements(root, request, global_id.type_name)
         statement = statements.for_scope(scope, dialect)
-        values = {**scope_values(scope), **_page_sizes(statements.sizes, executor)}
+        values = {**scope_values(scope), **_page_sizes(statements.sizes, request)}
         if statements.audit is not None:
             values.update(audit_values(context.actor, utcnow()))
 
@@ -651,15 +657,15 @@ class CompiledReads:
         return Step(run, writes=statements.audit is not None)
 
     @staticmethod
-    def node_statements(root: RootPlan, executor: Request, type_name: str) -> Statements:
+    def node_statements(root: RootPlan, request: Request, type_name: str) -> Statements:
         found = root.by_type.get(type_name)
         if found is None:
-            object_type = executor.schema.type_map.get(type_name)
+            object_type = request.schema.type_map.get(type_name)
             node_type = _origin(object_type) if isinstance(object_type, GraphQLObjectType) else None
             if not (isinstance(node_type, type) and issubclass(node_type, ModelNode)):
                 raise NotCompiled(f"{type_name} is no node")
             assert isinstance(object_type, GraphQLObjectType)
-            planner = Planner(executor)
+            planner = Planner(request)
             shape = planner.shape(object_type, root.details)
             audit = node_type.read_audit if root.lookup and root.lookup.read_hook else None
             found = root.by_type[type_name] = Statements(
@@ -668,11 +674,11 @@ class CompiledReads:
         return found
 
 
-def _arguments(root: RootPlan, executor: Request) -> dict[str, Any]:
+def _arguments(root: RootPlan, request: Request) -> dict[str, Any]:
     detail = root.details[0]
     try:
         return get_argument_values(
-            root.field_def, detail.node, executor.variable_values, detail.fragment_variable_values
+            root.field_def, detail.node, request.variable_values, detail.fragment_variable_values
         )
     except Exception as refusal:
         raise NotCompiled("arguments") from refusal
@@ -701,7 +707,7 @@ async def _resolve(root: RootPlan, request: Request) -> Any:
     return found
 
 
-def _page_sizes(sizes: Sequence[PageSize], executor: Request) -> dict[str, int]:
+def _page_sizes(sizes: Sequence[PageSize], request: Request) -> dict[str, int]:
     """The `first` of each nested list, as its resolver would read it."""
     found: dict[str, int] = {}
     for size in sizes:
@@ -710,7 +716,7 @@ def _page_sizes(sizes: Sequence[PageSize], executor: Request) -> dict[str, int]:
             first = get_argument_values(
                 size.field_def,
                 detail.node,
-                executor.variable_values,
+                request.variable_values,
                 detail.fragment_variable_values,
             ).get("first")
             found[size.parameter] = first_of(first)
@@ -806,16 +812,16 @@ def node_statements(
     coerced = get_variable_values(graphql_schema, operation.variable_definitions or (), variables)
     if isinstance(coerced, list):
         raise NotCompiled("variables")
-    executor = Request(graphql_schema, parsed, operation, fragments, coerced, variables, None)
+    request = Request(graphql_schema, parsed, operation, fragments, coerced, variables, None)
     found = {}
-    for root in CompiledReads.build(executor).roots:
+    for root in CompiledReads.build(request).roots:
         if root.lookup is not None:
-            global_id = relay.GlobalID.from_id(_arguments(root, executor)[root.lookup.argument])
-            statements = CompiledReads.node_statements(root, executor, global_id.type_name)
+            global_id = relay.GlobalID.from_id(_arguments(root, request)[root.lookup.argument])
+            statements = CompiledReads.node_statements(root, request, global_id.type_name)
         elif root.nodes is not None:
             statements = root.nodes
         else:
             continue
-        values = {**scope_values(scope), **_page_sizes(statements.sizes, executor)}
+        values = {**scope_values(scope), **_page_sizes(statements.sizes, request)}
         found[root.key] = (statements.for_scope(scope, dialect), values)
     return found
