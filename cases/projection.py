@@ -231,7 +231,9 @@ def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[st
     for part in parts[1:]:
         text = text + part
     encoded = sa.func.encode(sa.func.convert_to(text, _text("UTF8")), _text("base64"))
-    return sa.func.translate(encoded, _NEWLINE + _text("+/="), _text("-_"))
+    # "+" → "-", "/" → "_"; the padding and the line breaks PostgreSQL writes every 76 characters
+    # are dropped (translate deletes what has no counterpart).
+    return sa.func.translate(encoded, _text("+/=") + _NEWLINE, _text("-_"))
 
 
 @dataclass
