@@ -403,6 +403,9 @@ def _column(key: str, column: str, field_def: GraphQLField, table_column: Any) -
     raise NotCompiled(f"a {named.name} value")
 
 
+OTHER_REASONS = "other reasons"
+
+
 class CompiledReads:
     """The plans of the documents a schema has been asked, the least recently used dropped first."""
 
@@ -414,6 +417,7 @@ class CompiledReads:
         self.answered = 0
         self.early = 0
         self.declined: Counter[str] = Counter()
+        self.reasons = 64  # reasons counted by name; the rest as OTHER_REASONS
         # The parsed documents of the queries answered: a query seen again can be answered
         # before strawberry parses it.
         self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
@@ -426,6 +430,13 @@ class CompiledReads:
 
     def document_of(self, query: str) -> DocumentNode | None:
         return self.documents.get(query)
+
+    def decline(self, reason: str) -> None:
+        """Count a request left to the executor by its reason; the counter stays bounded
+        whatever the documents sent, past `reasons` reasons the new ones count together."""
+        if reason not in self.declined and len(self.declined) >= self.reasons:
+            reason = OTHER_REASONS
+        self.declined[reason] += 1
 
     def operation_of(
         self, document: DocumentNode, operation_name: str | None
@@ -663,7 +674,7 @@ class CompiledReads:
             object_type = request.schema.type_map.get(type_name)
             node_type = _origin(object_type) if isinstance(object_type, GraphQLObjectType) else None
             if not (isinstance(node_type, type) and issubclass(node_type, ModelNode)):
-                raise NotCompiled(f"{type_name} is no node")
+                raise NotCompiled("an id of no node type")  # the name is the client's text
             assert isinstance(object_type, GraphQLObjectType)
             planner = Planner(request)
             shape = planner.shape(object_type, root.details)
@@ -782,7 +793,7 @@ class CompiledExecution(SchemaExtension):
                     execution.context,
                 )
             except NotCompiled as refusal:
-                self.reads.declined[str(refusal)] += 1
+                self.reads.decline(str(refusal))
                 log.debug("compiled_read.declined", reason=str(refusal))
             except Exception as error:  # noqa: BLE001 - reported as the executor reports it
                 # Raised out of an extension, strawberry would answer with the error's message

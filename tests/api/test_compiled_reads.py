@@ -10,6 +10,7 @@ hundred drawn at random from the schema by a seeded generator.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -67,7 +68,7 @@ from cases.models import (
 from cases.projection import ProjectionReader
 from core.db import create_engine, create_session_factory
 from schema import schema as graphql_schema
-from schema.compiled import CompiledReads
+from schema.compiled import OTHER_REASONS, CompiledReads
 from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
@@ -970,3 +971,43 @@ async def test_a_query_judged_once_is_answered_early_for_callers_of_its_profile_
     assert after_first == early + 1
     assert pair.reads.early == after_first
     assert fund == judged
+
+
+async def test_ids_of_made_up_types_are_counted_under_one_reason(pair: Pair, world: World) -> None:
+    # given: node ids whose type names are whatever a client wrote
+    names = [f"Made{n}x{'y' * n}" for n in range(5)]
+    query = "query($id: ID!) { node(id: $id) { id } }"
+    before = pair.reads.declined["an id of no node type"]
+
+    # when
+    for name in names:
+        made_up = base64.b64encode(f"{name}:1".encode()).decode()
+        response = await pair.compiled.post(
+            "/graphql",
+            json={"query": query, "variables": {"id": made_up}},
+            headers=world.callers["admin"],
+        )
+        assert response.status_code == 200
+
+    # then: one reason, whatever the names; none of them kept
+    assert pair.reads.declined["an id of no node type"] == before + len(names)
+    assert not any(name in reason for reason in pair.reads.declined for name in names)
+
+
+def test_the_reasons_counted_are_bounded() -> None:
+    # given
+    reads = CompiledReads()
+    reads.reasons = 3
+
+    # when
+    for n in range(10):
+        reads.decline(f"reason {n}")
+    reads.decline("reason 1")
+
+    # then
+    assert reads.declined == {
+        "reason 0": 1,
+        "reason 1": 2,
+        "reason 2": 1,
+        OTHER_REASONS: 7,
+    }
