@@ -23,7 +23,7 @@ from strawberry.types import ExecutionContext
 
 from cases.actor import Actor
 from schema.compiled import CompiledExecution, CompiledReads
-from schema.cost import cost_errors
+from schema.cost import cost_errors, page_size_of
 from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
 from schema.permissions import permission_profile, permission_rule
@@ -74,9 +74,13 @@ def verdict_keys(
 ) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[Any, ...]]:
     """Under what the verdicts of a request are kept: the schema's rules and the limits per query
     text, the permission rule per text and permission profile, the cost per text and the values
-    of the integer variables (the cost reads the variables only where they give a page size)."""
+    of the Int variables (the cost reads the variables only where they give a page size)."""
     sizes = tuple(
-        sorted((name, value) for name, value in (variables or {}).items() if type(value) is int)
+        sorted(
+            (name, size)
+            for name, value in (variables or {}).items()
+            if (size := page_size_of(value)) is not None
+        )
     )
     return (query,), (query, permission_profile(actor)), (query, "cost", sizes)
 

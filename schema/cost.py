@@ -28,6 +28,16 @@ from graphql import (
 from cases.pagination import DEFAULT_PAGE_SIZE
 
 
+def page_size_of(value: Any) -> int | None:
+    """The page size a variable's value gives, as GraphQL's Int takes it (a float without a
+    fraction is an Int too); None for a value that is no Int."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
+
+
 def cost_errors(
     schema: GraphQLSchema,
     document: DocumentNode,
@@ -132,8 +142,9 @@ class QueryCost:
             value = argument.value
             if isinstance(value, VariableNode):
                 name = value.name.value
-                if isinstance(self.given.get(name), int):
-                    return max(0, int(self.given[name]))
+                given = page_size_of(self.given.get(name))
+                if given is not None:
+                    return max(0, given)
                 default = defaults.get(name)
                 if isinstance(default, IntValueNode):
                     return max(0, int(default.value))

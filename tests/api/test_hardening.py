@@ -78,15 +78,23 @@ async def test_a_verdict_kept_for_one_caller_does_not_admit_another(
     assert db.statements == []
 
 
+@pytest.mark.parametrize("size", [100, 100.0], ids=["int", "float without a fraction"])
 async def test_the_cost_of_a_kept_document_follows_each_request_variables(
-    graphql: GraphQLClient,
+    graphql: GraphQLClient, size: float
 ) -> None:
+    # given: a document kept as cheap enough for small pages
     document = "query($n: Int) { supervisionCases(first: $n) { edges { node { visits(first: $n) { edges { node { id } } } } } } }"
     assert "errors" not in await graphql(document, n=10)
 
-    costly = await graphql(document, n=100)
+    # when: the same text asks for pages of 100, written as GraphQL's Int takes them
+    costly = await graphql(document, n=size)
 
-    assert costly["errors"][0]["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    # then
+    assert costly["errors"][0]["extensions"] == {
+        "code": "QUERY_TOO_COSTLY",
+        "cost": 20301,
+        "maxCost": 10000,
+    }
 
 
 async def test_batched_operations_are_refused(client: httpx.AsyncClient) -> None:
