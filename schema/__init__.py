@@ -28,6 +28,7 @@ from schema.errors import MaskUnexpectedErrors, log_errors
 from schema.mutations import Mutation
 from schema.permissions import permission_profile, permission_rule
 from schema.queries import Query
+from schema.scalars import SCALAR_OVERRIDES
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30
@@ -159,6 +160,7 @@ def build_schema(
         mutation=Mutation,
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
     built.compiled_reads = reads
     built.verdicts = verdicts

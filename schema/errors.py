@@ -11,6 +11,7 @@ import structlog
 from graphql import GraphQLError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
@@ -99,8 +100,11 @@ async def run_mutation(session: Any, change: Callable[[], Awaitable[T]]) -> T | 
 
 
 def is_expected(error: GraphQLError) -> bool:
-    # No original error: a syntax or validation error of the document itself.
-    return error.original_error is None or isinstance(error.original_error, domain.DomainError)
+    # No original error: a syntax or validation error of the document itself; a value a scalar
+    # could not read is the client's too (the message names the value and where it stands).
+    return error.original_error is None or isinstance(
+        error.original_error, domain.DomainError | StrawberryInputCoercionError
+    )
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -124,7 +128,8 @@ def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
 
 
 def describe_expected(error: GraphQLError) -> None:
-    """Give an expected domain error raised outside a mutation its code and field."""
+    """Give an expected domain error raised outside a mutation its code and field, and a value a
+    scalar could not read the validation code."""
     original = error.original_error
     if isinstance(original, domain.DomainError):
         error.extensions = {
@@ -132,6 +137,10 @@ def describe_expected(error: GraphQLError) -> None:
             "code": original.code.value,
             "field": original.field,
         }
+    elif isinstance(error, StrawberryInputCoercionError) or isinstance(
+        original, StrawberryInputCoercionError
+    ):
+        error.extensions = {**(error.extensions or {}), "code": domain.ErrorCode.VALIDATION.value}
 
 
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:

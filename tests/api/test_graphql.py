@@ -148,3 +148,34 @@ async def test_node_resolves_an_insurer_by_global_id(graphql: GraphQLClient) -> 
 
     # then
     assert data["node"] == {"__typename": "Insurer", "id": created["id"], "registryCode": "VTB-MS"}
+
+
+AUDIT_AFTER = """
+query($after: DateTime) { auditEvents(first: 1, filter: {occurredAfter: $after}) { totalCount } }
+"""
+
+
+async def test_an_instant_without_its_offset_is_refused_naming_where(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # when: an instant that could be any of 24 hours, as a variable and written in the document
+    db.statements.clear()
+    as_variable = await graphql(AUDIT_AFTER, after="2026-11-20T09:00:00")
+    written = await graphql(
+        '{ auditEvents(first: 1, filter: {occurredAfter: "2026-11-20T09:00:00"}) { totalCount } }'
+    )
+
+    # then: refused before any SQL as the client's error, saying which value and what it lacks
+    assert db.statements == []
+    for body in (as_variable, written):
+        assert body["data"] is None
+        [error] = body["errors"]
+        assert "UTC offset" in error["message"]
+        assert '"2026-11-20T09:00:00"' in error["message"]
+        assert error["extensions"] == {"code": "VALIDATION"}
+    assert "$after" in as_variable["errors"][0]["message"]
+
+
+async def test_an_instant_with_its_offset_is_read_as_that_instant(graphql: GraphQLClient) -> None:
+    body = await graphql(AUDIT_AFTER, after="2026-11-20T09:00:00+03:00")
+    assert "errors" not in body
