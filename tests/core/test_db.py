@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from cases.repository import DriverStatement, on_driver
 from core.db import create_engine
 from core.settings import Settings
 
@@ -38,3 +42,30 @@ async def test_a_connection_the_server_closed_is_replaced_at_checkout(postgresql
     finally:
         await engine.dispose()
         await administrator.dispose()
+
+
+async def test_a_statement_cancelled_on_its_own_connection_leaves_the_pool_usable(
+    postgresql_url: str,
+) -> None:
+    # given: a pool of one connection, and a statement run on it that is cancelled midway
+    engine = create_engine(Settings(database_url=postgresql_url), pool_size=1, max_overflow=0)
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    slow = DriverStatement.of(sa.select(sa.func.pg_sleep(5)), dialect)
+    quick = DriverStatement.of(sa.select(sa.literal(1, sa.Integer)), dialect)
+    try:
+        async with sessions() as session:
+            running = asyncio.create_task(on_driver(session, slow, {}))
+            await asyncio.sleep(0.3)
+            running.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await running
+
+        # when
+        async with sessions() as session:
+            rows = await asyncio.wait_for(on_driver(session, quick, {}), timeout=3)
+
+        # then
+        assert [tuple(row) for row in rows] == [(1,)]
+    finally:
+        await engine.dispose()
