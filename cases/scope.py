@@ -25,6 +25,7 @@ from cases.models import (
     Appeal,
     AuditEvent,
     ContactAttempt,
+    DeskHours,
     ExaminedCase,
     InformingEvent,
     NotificationConsent,
@@ -41,6 +42,9 @@ SCOPE_KEY = "data_scope"
 
 _patients: sa.Table = Patient.__table__  # type: ignore[attr-defined]
 _cases: sa.Table = SupervisionCase.__table__  # type: ignore[attr-defined]
+_contacts: sa.Table = ContactAttempt.__table__  # type: ignore[attr-defined]
+_work_items: sa.Table = WorkItem.__table__  # type: ignore[attr-defined]
+_desks: sa.Table = DeskHours.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,17 @@ def _clinic_patients(clinic_id: Any) -> sa.Select[Any]:
     )
 
 
+def _clinic_staff(clinic_id: Any, patient_ids: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+    """The representatives a clinic deals with: responsible for its patients' cases, in touch
+    with them or owning their work items, and those with desk hours at the clinic."""
+    return sa.union(
+        sa.select(_cases.c.representative_id).where(_cases.c.patient_id.in_(patient_ids)),
+        sa.select(_contacts.c.representative_id).where(_contacts.c.patient_id.in_(patient_ids)),
+        sa.select(_work_items.c.owner_id).where(_work_items.c.patient_id.in_(patient_ids)),
+        sa.select(_desks.c.representative_id).where(_desks.c.clinic_id == clinic_id),
+    )
+
+
 def _cases_of(patient_ids: sa.Select[Any]) -> sa.Select[Any]:
     return sa.select(_cases.c.id).where(_cases.c.patient_id.in_(patient_ids))
 
@@ -126,9 +141,12 @@ def row_rules(
     elif scope.clinic_id is not None:
         clinic = scope.clinic_id if clinic_id is None else clinic_id
         patient_ids = _clinic_patients(clinic)
-        # Appeals and examinations are the insurer's business, not the clinic system's.
+        staff = _clinic_staff(clinic, patient_ids)
+        # Appeals and examinations are the insurer's business, not the clinic system's; of the
+        # insurers' staff it sees those who deal with it.
         rules = {
             Patient: lambda table: table.c.id.in_(patient_ids),
+            Representative: lambda table: table.c.id.in_(staff),
             AuditEvent: _nowhere,
             Appeal: _nowhere,
             QualityExamination: _nowhere,

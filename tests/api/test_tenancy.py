@@ -3,17 +3,27 @@ every card read is on the audit trail."""
 
 from __future__ import annotations
 
+from datetime import time
+
 import pytest
 import sqlalchemy as sa
 
 from cases.errors import PermissionDenied
-from cases.models import AuditEvent, Channel, ReminderStatus, utcnow
+from cases.models import (
+    AuditEvent,
+    Channel,
+    DeskHours,
+    ReminderStatus,
+    Representative,
+    utcnow,
+)
 from cases.scope import DataScope, bind_scope
 from core.settings import Settings
 from schema.loaders import Loaders
 from tests.api.access import World, build_world
+from tests.api.test_cases_api import gid
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region
+from tests.factories import Region, save
 
 BY_ENP = "query($enp: String!) { patient(enp: $enp) { id } }"
 SEARCH = "query($s: String!) { patients(search: $s) { totalCount edges { node { id } } } }"
@@ -82,6 +92,53 @@ async def test_a_clinic_key_cannot_read_another_clinics_patients(
     assert foreign == {"patient": None}
     assert own["patient"]["id"] == world.own.ids()["patient"]
     assert listed["patients"]["totalCount"] == 1
+
+
+REPRESENTATIVE = "query($id: ID!) { node(id: $id) { ... on Representative { lastName phone } } }"
+
+
+async def test_a_clinic_key_sees_only_the_representatives_who_deal_with_it(
+    graphql: GraphQLClient, db: RolledBackDatabase, world: World
+) -> None:
+    # given: besides the representative of the clinic's patient's case, one of the same
+    # insurer with nothing to do with the clinic, and one who keeps desk hours there
+    async with db.session() as session:
+        stranger, at_desk = (
+            Representative(
+                insurer_id=world.own.insurer.id, level=2, last_name=name, first_name="Анна"
+            )
+            for name in ("Посторонняя", "Дежурная")
+        )
+        await save(session, stranger, at_desk)
+        await save(
+            session,
+            DeskHours(
+                representative_id=at_desk.id,
+                clinic_id=world.own.clinic.id,
+                weekday=1,
+                starts_at=time(9),
+                ends_at=time(13),
+            ),
+        )
+        await session.commit()
+    clinic = graphql.as_(world.callers["clinic_system"])
+
+    # when
+    seen = {
+        name: (await clinic.data(REPRESENTATIVE, id=gid("Representative", person.id)))["node"]
+        for name, person in (
+            ("responsible", world.own.representative),
+            ("at the desk", at_desk),
+            ("stranger", stranger),
+            ("another insurer's", world.foreign.representative),
+        )
+    }
+
+    # then
+    assert seen["responsible"] is not None
+    assert seen["at the desk"] == {"lastName": "Дежурная", "phone": None}
+    assert seen["stranger"] is None
+    assert seen["another insurer's"] is None
 
 
 async def test_a_clinic_key_without_patients_read_cannot_reach_a_patient_through_a_result(
