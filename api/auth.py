@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.actor import Actor, ClinicScope, Role
@@ -88,8 +88,7 @@ class VerifiedTokens:
     change while the process runs."""
 
     def __init__(self, size: int = 4096) -> None:
-        self.size = size
-        self.known: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self.known: LRUCache[str, dict[str, Any]] = LRUCache(size)
 
     def get(self, token: str, now: float) -> dict[str, Any] | None:
         claims = self.known.get(token)
@@ -98,14 +97,11 @@ class VerifiedTokens:
         if not now < claims["exp"]:
             del self.known[token]
             return None
-        self.known.move_to_end(token)
         return claims
 
     def keep(self, token: str, claims: dict[str, Any]) -> None:
         if isinstance(claims.get("exp"), int | float):
             self.known[token] = claims
-            if len(self.known) > self.size:
-                self.known.popitem(last=False)
 
 
 class Authenticator:

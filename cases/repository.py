@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -366,8 +366,8 @@ class PageReader(Repository[Any]):
     # The statements of pages read lately, by the listing they cut (kept alive here, so its
     # id names no other statement while the entry lives), the page asked for and the column.
     _pages: ClassVar[
-        OrderedDict[tuple[int, PageRequest, str], tuple[sa.Select[Any], sa.Select[Any]]]
-    ] = OrderedDict()
+        LRUCache[tuple[int, PageRequest, str], tuple[sa.Select[Any], sa.Select[Any]]]
+    ] = LRUCache(1024)
 
     @classmethod
     def ids_statement(cls, query: PageQuery, id_column: Any) -> sa.Select[Any]:
@@ -376,20 +376,17 @@ class PageReader(Repository[Any]):
         key = (id(query.statement), query.request, str(id_column))
         found = cls._pages.get(key)
         if found is not None and found[0] is query.statement:
-            cls._pages.move_to_end(key)
             return found[1]
         keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
         statement = query.cut(query.statement.with_only_columns(id_column, *keys))
         cls._pages[key] = (query.statement, statement)
-        if len(cls._pages) > 1024:
-            cls._pages.popitem(last=False)
         return statement
 
     # The page statements compiled for the driver, by page statement and scope (the statement
     # kept alive here, so that its id names no other while the entry lives).
     _compiled: ClassVar[
-        OrderedDict[tuple[int, DataScope | None], tuple[sa.Select[Any], DriverStatement]]
-    ] = OrderedDict()
+        LRUCache[tuple[int, DataScope | None], tuple[sa.Select[Any], DriverStatement]]
+    ] = LRUCache(1024)
 
     @classmethod
     def driver_statement(
@@ -399,12 +396,9 @@ class PageReader(Repository[Any]):
         key = (id(statement), scope)
         found = cls._compiled.get(key)
         if found is not None and found[0] is statement:
-            cls._compiled.move_to_end(key)
             return found[1]
         compiled = DriverStatement.of(scoped(statement, scope), dialect)
         cls._compiled[key] = (statement, compiled)
-        if len(cls._compiled) > 1024:
-            cls._compiled.popitem(last=False)
         return compiled
 
     async def ids(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import strawberry
+from cachetools import LRUCache
 from graphql import GraphQLError, validate
 from strawberry.extensions import (
     AddValidationRules,
@@ -91,8 +91,7 @@ class Verdicts:
     recently used dropped first."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.known: OrderedDict[tuple[Any, ...], list[GraphQLError]] = OrderedDict()
+        self.known: LRUCache[tuple[Any, ...], list[GraphQLError]] = LRUCache(size)
 
     def passed(self, key: tuple[Any, ...]) -> bool:
         """Whether the verdict kept for `key` found nothing wrong (False when none is kept)."""
@@ -108,10 +107,6 @@ class Verdicts:
         errors = self.known.get(key)
         if errors is None:
             errors = self.known[key] = verdict()
-            if len(self.known) > self.size:
-                self.known.popitem(last=False)
-        else:
-            self.known.move_to_end(key)
         return list(errors)
 
 

@@ -26,7 +26,7 @@ permission profile, straight from the route (`api.app.GraphQLRoute.known_answer`
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from inspect import isawaitable
@@ -35,6 +35,7 @@ from typing import Any, Final
 import orjson
 import sqlalchemy as sa
 import structlog
+from cachetools import LRUCache
 from graphql import (
     DocumentNode,
     FragmentDefinitionNode,
@@ -410,8 +411,7 @@ class CompiledReads:
     """The plans of the documents a schema has been asked, the least recently used dropped first."""
 
     def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.plans: OrderedDict[tuple[Any, ...], Plan | str] = OrderedDict()
+        self.plans: LRUCache[tuple[Any, ...], Plan | str] = LRUCache(size)
         # How many requests were answered compiled (of them, how many before strawberry saw
         # them: `api.app.GraphQLRoute`), and why the others were not.
         self.answered = 0
@@ -420,13 +420,13 @@ class CompiledReads:
         self.reasons = 64  # reasons counted by name; the rest as OTHER_REASONS
         # The parsed documents of the queries answered: a query seen again can be answered
         # before strawberry parses it.
-        self.documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        self.documents: LRUCache[str, DocumentNode] = LRUCache(size)
         # Each document's operations and fragments, by the document (kept alive here, so that
         # its id names no other while the entry lives) and the operation's name.
-        self.operations: OrderedDict[
+        self.operations: LRUCache[
             tuple[int, str | None],
             tuple[DocumentNode, OperationDefinitionNode, dict[str, FragmentDetails]],
-        ] = OrderedDict()
+        ] = LRUCache(size)
 
     def document_of(self, query: str) -> DocumentNode | None:
         return self.documents.get(query)
@@ -454,8 +454,6 @@ class CompiledReads:
                 if isinstance(definition, FragmentDefinitionNode)
             }
             found = self.operations[key] = (document, operation, fragments)
-            if len(self.operations) > self.size:
-                self.operations.popitem(last=False)
         return found[1], found[2]
 
     async def answer(
@@ -500,8 +498,6 @@ class CompiledReads:
             answers[position] = await steps[position].run()
         if query is not None and query not in self.documents:
             self.documents[query] = document
-            if len(self.documents) > self.size:
-                self.documents.popitem(last=False)
         return {root.key: answers[n] for n, root in enumerate(plan.roots)}
 
     def plan(self, query: str | None, operation_name: str | None, request: Request) -> Plan:
@@ -523,10 +519,6 @@ class CompiledReads:
                 found = str(refusal)
             if query is not None:
                 self.plans[key] = found
-                if len(self.plans) > self.size:
-                    self.plans.popitem(last=False)
-        else:
-            self.plans.move_to_end(key)
         if isinstance(found, str):
             raise NotCompiled(found)
         return found
