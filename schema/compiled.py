@@ -193,6 +193,10 @@ class Statements:
     single: bool = False  # for one id at a time (a lookup)
     compiled: dict[str, DriverStatement | str] = field(default_factory=dict)
 
+    def values(self, scope: DataScope, request: Request) -> dict[str, Any]:
+        """The values the statements take besides the ids: the scope's, the page sizes."""
+        return {**scope_values(scope), **_page_sizes(self.sizes, request)}
+
     def for_scope(self, scope: DataScope, dialect: sa.Dialect) -> DriverStatement:
         kind = scope_kind(scope)
         found = self.compiled.get(kind)
@@ -456,6 +460,23 @@ class CompiledReads:
             found = self.operations[key] = (document, operation, fragments)
         return found[1], found[2]
 
+    def request(
+        self,
+        graphql_schema: GraphQLSchema,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+    ) -> Request:
+        """The query operation of `document` with its variables coerced, or NotCompiled."""
+        operation, fragments = self.operation_of(document, operation_name)
+        coerced = get_variable_values(
+            graphql_schema, operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            raise NotCompiled("variables")
+        return Request(graphql_schema, document, operation, fragments, coerced, variables, context)
+
     async def answer(
         self,
         graphql_schema: GraphQLSchema,
@@ -470,15 +491,7 @@ class CompiledReads:
         scope = scope_of(session)
         if scope is None or not on_postgresql(session):
             raise NotCompiled("not on PostgreSQL")
-        operation, fragments = self.operation_of(document, operation_name)
-        coerced = get_variable_values(
-            graphql_schema, operation.variable_definitions or (), variables or {}
-        )
-        if isinstance(coerced, list):
-            raise NotCompiled("variables")
-        request = Request(
-            graphql_schema, document, operation, fragments, coerced, variables, context
-        )
+        request = self.request(graphql_schema, document, operation_name, variables, context)
         plan = self.plan(query, operation_name, request)
         dialect = session.get_bind().dialect
         # What may still send the request to the executor is settled before any statement runs
@@ -592,7 +605,7 @@ class CompiledReads:
         table = root.node_type.model.__table__  # type: ignore[attr-defined]
         nodes = root.nodes
         statement = None if nodes is None else nodes.for_scope(scope, dialect)
-        values = {**scope_values(scope), **_page_sizes(nodes.sizes if nodes else (), request)}
+        values = scope_values(scope) if nodes is None else nodes.values(scope, request)
 
         async def run() -> dict[str, Any]:
             session = context.session
@@ -645,7 +658,7 @@ class CompiledReads:
             raise NotCompiled("not a global id of this type") from refusal
         statements = self.node_statements(root, request, global_id.type_name)
         statement = statements.for_scope(scope, dialect)
-        values = {**scope_values(scope), **_page_sizes(statements.sizes, request)}
+        values = statements.values(scope, request)
         if statements.audit is not None:
             values.update(audit_values(context.actor, utcnow()))
 
@@ -678,13 +691,20 @@ class CompiledReads:
 
 
 def _arguments(root: RootPlan, request: Request) -> dict[str, Any]:
-    detail = root.details[0]
+    return _argument_values(root.field_def, root.details, request, "arguments")
+
+
+def _argument_values(
+    field_def: GraphQLField, details: FieldDetailsList, request: Request, what: str
+) -> dict[str, Any]:
+    """A field's arguments with this request's variables, as its resolver receives them."""
+    detail = details[0]
     try:
         return get_argument_values(
-            root.field_def, detail.node, request.variable_values, detail.fragment_variable_values
+            field_def, detail.node, request.variable_values, detail.fragment_variable_values
         )
     except Exception as refusal:
-        raise NotCompiled("arguments") from refusal
+        raise NotCompiled(what) from refusal
 
 
 async def _resolve(root: RootPlan, request: Request) -> Any:
@@ -714,14 +734,8 @@ def _page_sizes(sizes: Sequence[PageSize], request: Request) -> dict[str, int]:
     """The `first` of each nested list, as its resolver would read it."""
     found: dict[str, int] = {}
     for size in sizes:
-        detail = size.details[0]
+        first = _argument_values(size.field_def, size.details, request, "a page size").get("first")
         try:
-            first = get_argument_values(
-                size.field_def,
-                detail.node,
-                request.variable_values,
-                detail.fragment_variable_values,
-            ).get("first")
             found[size.parameter] = first_of(first)
         except Exception as refusal:
             raise NotCompiled("a page size") from refusal
@@ -810,12 +824,7 @@ def node_statements(
     """Per root field of `document`, the statement a compiled read sends for its nodes and the
     values it sends besides the ids (and a recorded read's `cases.projection.audit_values`): for
     the benchmark's floor, which sends the same statements without this module."""
-    parsed = parse(document)
-    operation, fragments = CompiledReads().operation_of(parsed, None)
-    coerced = get_variable_values(graphql_schema, operation.variable_definitions or (), variables)
-    if isinstance(coerced, list):
-        raise NotCompiled("variables")
-    request = Request(graphql_schema, parsed, operation, fragments, coerced, variables, None)
+    request = CompiledReads().request(graphql_schema, parse(document), None, variables, None)
     found = {}
     for root in CompiledReads.build(request).roots:
         if root.lookup is not None:
@@ -825,6 +834,5 @@ def node_statements(
             statements = root.nodes
         else:
             continue
-        values = {**scope_values(scope), **_page_sizes(statements.sizes, request)}
-        found[root.key] = (statements.for_scope(scope, dialect), values)
+        found[root.key] = (statements.for_scope(scope, dialect), statements.values(scope, request))
     return found
