@@ -108,15 +108,15 @@ def _one(relation: Relation, parent: Any, info: Info) -> Any:
 def _connection(relation: Relation, parent: Any, info: Info, first: int | None) -> Any:
     parent_id = parent.id
     count = relation.count
-    size = 0 if relation.every else first_of(first)
 
     def build(rows: Sequence[Any]) -> Connection[Any]:
         if count is None:
             total: Callable[[], Awaitable[int]] = lambda: constant_count(len(rows))  # noqa: E731
         else:
             total = lambda: loader_of(info, count).load(parent_id)  # noqa: E731
-        page = nested_page(rows, len(rows) if relation.every else size, relation.order)
+        size = len(rows) if relation.every else first_of(first)
+        page = nested_page(rows, size, relation.order)
         return Connection.of(page, relation.node().from_model, total)
 
-    key = parent_id if relation.every else (parent_id, size)
+    key = relation.loader_key(parent_id, first)
     return _ready_or_later(loader_of(info, relation.loader), key, build)

@@ -47,6 +47,10 @@ class Relation:
     def is_connection(self) -> bool:
         return bool(self.order)
 
+    def loader_key(self, parent_id: int, first: int | None) -> Any:
+        """The key a connection's loader takes for a parent's page of `first` rows."""
+        return parent_id if self.every else (parent_id, first_of(first))
+
 
 def first_of(first: int | None) -> int:
     return PageRequest.of(first, None).first
@@ -231,12 +235,9 @@ async def prefetch(
         loader = loader_of(info, relation.loader)
         if relation.is_connection:
             ids = [item.id for item in objects]
-            if relation.every:
-                wanted: list[Any] = ids
-            else:
-                first = field.arguments.get("first")
-                size = first_of(None if first is None else int(first))
-                wanted = [(id_, size) for id_ in ids]
+            first = field.arguments.get("first")
+            first = None if first is None else int(first)
+            wanted = [relation.loader_key(id_, first) for id_ in ids]
             rows = [row for found in await _load(loader, wanted) for row in found]
             if relation.count is not None and any(
                 selected.name == "totalCount" for selected in fields_of(field.selections)
