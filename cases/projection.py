@@ -45,6 +45,7 @@ _SAFE = re.compile(r"^[^'\\%\x00]*$")
 
 
 _NEWLINE: Final = sa.literal_column("chr(10)", sa.Text)
+_MISSING_JSON: Final[sa.ColumnElement[Any]] = sa.literal_column(f"'{MISSING}'::json")
 
 
 class Unsupported(Exception):
@@ -202,10 +203,14 @@ def iso_date(value: Any) -> sa.ColumnElement[str]:
     return sa.func.to_char(value, _text("YYYY-MM-DD"), type_=sa.Text)
 
 
+def _base64(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """Standard base64 of the text's UTF-8, as PostgreSQL writes it: a line break every 76."""
+    return sa.func.encode(sa.func.convert_to(value, _text("UTF8")), _text("base64"))
+
+
 def base64_text(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     """Standard base64 with padding, on one line."""
-    encoded = sa.func.encode(sa.func.convert_to(value, _text("UTF8")), _text("base64"))
-    return sa.func.translate(encoded, _NEWLINE, _text(""))
+    return sa.func.translate(_base64(value), _NEWLINE, _text(""))
 
 
 def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[str]:
@@ -230,10 +235,9 @@ def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[st
     text = parts[0]
     for part in parts[1:]:
         text = text + part
-    encoded = sa.func.encode(sa.func.convert_to(text, _text("UTF8")), _text("base64"))
-    # "+" → "-", "/" → "_"; the padding and the line breaks PostgreSQL writes every 76 characters
-    # are dropped (translate deletes what has no counterpart).
-    return sa.func.translate(encoded, _text("+/=") + _NEWLINE, _text("-_"))
+    # "+" → "-", "/" → "_"; the padding and the line breaks are dropped (translate deletes what
+    # has no counterpart).
+    return sa.func.translate(_base64(text), _text("+/=") + _NEWLINE, _text("-_"))
 
 
 @dataclass
@@ -282,9 +286,7 @@ class _Builder:
         elif member.format is Format.INSTANT:
             value = instant(value)
         if member.required and table.c[member.column].nullable:
-            value = sa.func.coalesce(
-                sa.func.to_json(value), sa.literal_column(f"'{MISSING}'::json")
-            )
+            value = sa.func.coalesce(sa.func.to_json(value), _MISSING_JSON)
         return value
 
     def children(self, rows: ChildRows, table: sa.FromClause, parent: sa.FromClause) -> list[Any]:
@@ -315,7 +317,7 @@ class _Builder:
             )
         found: Any = statement.correlate(parent).scalar_subquery()
         if member.required:
-            found = sa.func.coalesce(found, sa.literal_column(f"'{MISSING}'::json"))
+            found = sa.func.coalesce(found, _MISSING_JSON)
         return found
 
     def first(self, member: Paged) -> Any:
@@ -367,7 +369,7 @@ class _Builder:
                 case Flags(members=flags):
                     values: list[Any] = []
                     for flag in flags:
-                        values += [_text(flag.key), self.flag(flag, rows, page, first)]
+                        values += [_text(flag.key), self.flag(flag, rows, page, first, in_page)]
                     pairs += [_text(part.key), _object(values)]
                 case Total():
                     pairs += [_text(part.key), self.total(member, parent, sa.func.count())]
@@ -378,11 +380,15 @@ class _Builder:
         return sa.select(_object(pairs)).select_from(page).group_by(sa.text("()")).scalar_subquery()
 
     def flag(
-        self, flag: PageFlag | Constant, rows: ChildRows, page: sa.FromClause, first: Any
+        self,
+        flag: PageFlag | Constant,
+        rows: ChildRows,
+        page: sa.FromClause,
+        first: Any,
+        in_page: Any,
     ) -> Any:
         if isinstance(flag, Constant):
             return _text(flag.value)
-        in_page = sa.true() if first is None else page.c.rank <= first
         match flag.flag:
             case Flag.HAS_NEXT:
                 return sa.false() if first is None else sa.func.count() > first
