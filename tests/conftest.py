@@ -116,13 +116,20 @@ def migrate(url: str) -> None:
     asyncio.run(load_reference_data(Settings(database_url=url)))
 
 
+def migrated_postgres_database(purpose: str = "") -> str:
+    """A fresh, migrated PostgreSQL database of this test process (one per `purpose`)."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    url = _create_postgres_database(
+        f"{DATABASE_PREFIX}{purpose and '_'}{purpose}_{worker_suffix()}"
+    )
+    migrate(url)
+    return url
+
+
 @pytest.fixture(scope="session")
 def postgresql_url() -> str:
     """A fresh, migrated PostgreSQL database for this test process."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    url = _create_postgres_database(f"{DATABASE_PREFIX}_{worker_suffix()}")
-    migrate(url)
-    return url
+    return migrated_postgres_database()
 
 
 @pytest.fixture(scope="session")

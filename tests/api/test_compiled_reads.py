@@ -72,14 +72,10 @@ from schema.compiled import OTHER_REASONS, CompiledReads
 from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
-    DATABASE_PREFIX,
     FUND,
-    _create_postgres_database,
     app_settings,
     bearer,
-    migrate,
-    require_service,
-    worker_suffix,
+    migrated_postgres_database,
 )
 from tests.factories import Region, save
 
@@ -105,10 +101,7 @@ class World:
 @pytest.fixture(scope="module")
 def compiled_database_url() -> str:
     """A database of its own: the apps here commit, and the region is read by every test."""
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    url = _create_postgres_database(f"{DATABASE_PREFIX}_compiled_{worker_suffix()}")
-    migrate(url)
-    return url
+    return migrated_postgres_database("compiled")
 
 
 async def _awkward_rows(world_session: Any, insurers: list[Insurer]) -> int:

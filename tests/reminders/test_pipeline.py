@@ -30,14 +30,11 @@ from reminders.database import forget_worker_engine
 from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
-    DATABASE_PREFIX,
     RABBITMQ_URL,
     REDIS_URL,
     TOKEN_SECRET,
-    _create_postgres_database,
-    migrate,
+    migrated_postgres_database,
     require_service,
-    worker_suffix,
 )
 from tests.factories import Region
 from tests.stand_ins import RunningGateway
@@ -70,11 +67,7 @@ async def pipeline(
 ) -> AsyncIterator[tuple[Settings, dramatiq.Broker]]:
     name, port, broker_url = BROKERS[request.param]
     require_service(name, "127.0.0.1", port)
-    require_service("PostgreSQL", "127.0.0.1", 5432)
-    url = await asyncio.to_thread(
-        _create_postgres_database, f"{DATABASE_PREFIX}_pipeline_{worker_suffix()}"
-    )
-    await asyncio.to_thread(migrate, url)
+    url = await asyncio.to_thread(migrated_postgres_database, "pipeline")
     settings = Settings(
         database_url=url,
         broker_url=broker_url,
