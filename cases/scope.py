@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, with_loader_criteria
-from sqlmodel import col
 
 from cases.actor import Actor, Role
 from cases.errors import PermissionDenied
@@ -45,6 +44,7 @@ _cases: sa.Table = SupervisionCase.__table__  # type: ignore[attr-defined]
 _contacts: sa.Table = ContactAttempt.__table__  # type: ignore[attr-defined]
 _work_items: sa.Table = WorkItem.__table__  # type: ignore[attr-defined]
 _desks: sa.Table = DeskHours.__table__  # type: ignore[attr-defined]
+_appeals: sa.Table = Appeal.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -87,24 +87,53 @@ def scope_of(session: Any) -> DataScope | None:
 RowRule = Callable[[sa.FromClause], sa.ColumnElement[bool]]
 
 
-def _insurer_patients(insurer_id: Any) -> sa.Select[Any]:
-    return sa.select(_patients.c.id).where(_patients.c.insurer_id == insurer_id)
+# A scope's patients are never listed in a statement: each rule asks of the row it narrows whether
+# its patient is in the scope (a correlated EXISTS, an index probe per row). A rule that listed
+# them (`patient_id IN (SELECT id FROM patient WHERE insurer_id = ...)`) read every patient of
+# the insurer wherever the planner could not turn it into a join: under an OR, or in the
+# nested selects of a compiled read, measured at 100 ms per worklist page at 100,000 patients.
+PatientTest = Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]]
+
+
+def _insurer_patient(insurer_id: Any) -> PatientTest:
+    def admits(patient_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        patient = _patients.alias()
+        return sa.exists().where(patient.c.id == patient_id, patient.c.insurer_id == insurer_id)
+
+    return admits
+
+
+def _clinic_patient_row(clinic_id: Any) -> RowRule:
+    """A patient attached to the clinic or with a case there."""
+
+    def admits(table: sa.FromClause) -> sa.ColumnElement[bool]:
+        case = _cases.alias()
+        return sa.or_(
+            table.c.attached_clinic_id == clinic_id,
+            sa.exists().where(case.c.patient_id == table.c.id, case.c.clinic_id == clinic_id),
+        )
+
+    return admits
+
+
+def _clinic_patient(clinic_id: Any) -> PatientTest:
+    patient_row = _clinic_patient_row(clinic_id)
+
+    def admits(patient_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        patient = _patients.alias()
+        return sa.exists().where(patient.c.id == patient_id, patient_row(patient))
+
+    return admits
 
 
 def _clinic_patients(clinic_id: Any) -> sa.Select[Any]:
-    return sa.select(_patients.c.id).where(
-        sa.or_(
-            _patients.c.attached_clinic_id == clinic_id,
-            _patients.c.id.in_(
-                sa.select(_cases.c.patient_id).where(_cases.c.clinic_id == clinic_id)
-            ),
-        )
-    )
+    return sa.select(_patients.c.id).where(_clinic_patient_row(clinic_id)(_patients))
 
 
-def _clinic_staff(clinic_id: Any, patient_ids: sa.Select[Any]) -> sa.CompoundSelect[Any]:
+def _clinic_staff(clinic_id: Any) -> sa.CompoundSelect[Any]:
     """The representatives a clinic deals with: responsible for its patients' cases, in touch
     with them or owning their work items, and those with desk hours at the clinic."""
+    patient_ids = _clinic_patients(clinic_id)
     return sa.union(
         sa.select(_cases.c.representative_id).where(_cases.c.patient_id.in_(patient_ids)),
         sa.select(_contacts.c.representative_id).where(_contacts.c.patient_id.in_(patient_ids)),
@@ -113,8 +142,23 @@ def _clinic_staff(clinic_id: Any, patient_ids: sa.Select[Any]) -> sa.CompoundSel
     )
 
 
-def _cases_of(patient_ids: sa.Select[Any]) -> sa.Select[Any]:
-    return sa.select(_cases.c.id).where(_cases.c.patient_id.in_(patient_ids))
+def _insurer_of(owned: sa.Table, row_id: sa.ColumnElement[Any]) -> sa.ScalarSelect[Any]:
+    row = owned.alias()
+    return sa.select(row.c.insurer_id).where(row.c.id == row_id).scalar_subquery()
+
+
+def _case_of(admits: PatientTest) -> PatientTest:
+    """Whether the case of an id is a case of a patient `admits`."""
+
+    def case_admits(case_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+        case = _cases.alias()
+        return sa.exists().where(case.c.id == case_id, admits(case.c.patient_id))
+
+    return case_admits
+
+
+def _no_patient(_patient_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    return sa.false()
 
 
 def _nowhere(_table: sa.FromClause) -> sa.ColumnElement[bool]:
@@ -131,28 +175,29 @@ def row_rules(
     if scope.unrestricted:
         return {}
     rules: dict[type, RowRule]
+    admits: PatientTest
     if scope.insurer_id is not None:
         insurer = scope.insurer_id if insurer_id is None else insurer_id
-        patient_ids = _insurer_patients(insurer)
+        admits = _insurer_patient(insurer)
         rules = {
             model: (lambda table: table.c.insurer_id == insurer)
             for model in (Patient, Representative, AuditEvent, Appeal, QualityExamination)
         }
     elif scope.clinic_id is not None:
         clinic = scope.clinic_id if clinic_id is None else clinic_id
-        patient_ids = _clinic_patients(clinic)
-        staff = _clinic_staff(clinic, patient_ids)
+        admits = _clinic_patient(clinic)
+        staff = _clinic_staff(clinic)
         # Appeals and examinations are the insurer's business, not the clinic system's; of the
         # insurers' staff it sees those who deal with it.
         rules = {
-            Patient: lambda table: table.c.id.in_(patient_ids),
+            Patient: _clinic_patient_row(clinic),
             Representative: lambda table: table.c.id.in_(staff),
             AuditEvent: _nowhere,
             Appeal: _nowhere,
             QualityExamination: _nowhere,
         }
     else:
-        patient_ids = sa.select(_patients.c.id).where(sa.false())
+        admits = _no_patient
         rules = {
             model: _nowhere
             for model in (Patient, Representative, AuditEvent, Appeal, QualityExamination)
@@ -165,15 +210,22 @@ def row_rules(
         NotificationConsent,
         InformingEvent,
     ):
-        rules[model] = lambda table: table.c.patient_id.in_(patient_ids)
-    rules[Visit] = lambda table: table.c.case_id.in_(_cases_of(patient_ids))
-    rules[ExaminedCase] = lambda table: table.c.case_id.in_(_cases_of(patient_ids))
+        rules[model] = lambda table: admits(table.c.patient_id)
+    case_admits = _case_of(admits)
+    rules[Visit] = lambda table: case_admits(table.c.case_id)
+    rules[ExaminedCase] = lambda table: case_admits(table.c.case_id)
     if scope.insurer_id is not None:
-        # An appeal's work item may concern a person who is not a known patient.
-        appeals = sa.select(col(Appeal.id)).where(col(Appeal.insurer_id) == insurer)
-        rules[WorkItem] = lambda table: sa.or_(
-            table.c.patient_id.in_(patient_ids), table.c.appeal_id.in_(appeals)
-        )
+        # An appeal's work item may concern a person who is not a known patient. Under an OR
+        # the planner would hash an EXISTS over every patient of the insurer (seen: 40 ms for
+        # a representative's worklist page at 100,000 patients); a scalar subquery it never
+        # hashes: two index probes per row.
+        def work_item(table: sa.FromClause) -> sa.ColumnElement[bool]:
+            return sa.or_(
+                _insurer_of(_patients, table.c.patient_id) == insurer,
+                _insurer_of(_appeals, table.c.appeal_id) == insurer,
+            )
+
+        rules[WorkItem] = work_item
     return rules
 
 
