@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ from urllib.parse import urlsplit
 import asyncpg
 import httpx
 
+from api.auth import mint_development_token
 from bench import database, generate, postgraphile, processes, queries, scenarios
-from bench.load import run_load, wrk_available
+from bench.load import CALLER, request_of, run_load, wrk_available
 from bench.pipeline import pipeline_throughput
 
 RESULTS = Path(__file__).parent / "results"
@@ -35,7 +37,39 @@ def _ratio(value: float | None, baseline: float | None) -> float | None:
     return round(value / baseline, 3) if value and baseline else None
 
 
-async def _sample(dsn: str, seed: int) -> tuple[list[int], list[int]]:
+@dataclass(frozen=True)
+class Sample:
+    """Who and what the load asks for: representatives with open items, patients with cases,
+    and the subject (the token's `sub`) of each representative and of one representative of
+    each patient's insurer, to ask as them."""
+
+    representatives: list[int]
+    patients: list[int]
+    subjects: dict[int, str]  # representative id -> subject
+    insurer_staff: dict[int, str]  # patient id -> the subject of a representative of its insurer
+
+    def caller(self, subject: str) -> str:
+        token = mint_development_token(
+            processes.BENCH_JWT_SECRET, subject=subject, roles=["representative"]
+        )
+        return f"Bearer {token}"
+
+    def as_representatives(self) -> dict[str, list[dict[str, Any]]]:
+        """The bodies, each sent as the representative whose worklist it is or as one of the
+        patient's insurer (`bench.load.CALLER`)."""
+        return {
+            "worklist": [
+                {**queries.worklist_body(rep), CALLER: self.caller(self.subjects[rep])}
+                for rep in self.representatives
+            ],
+            "patient_card": [
+                {**queries.card_body(patient), CALLER: self.caller(self.insurer_staff[patient])}
+                for patient in self.patients
+            ],
+        }
+
+
+async def _sample(dsn: str, seed: int) -> Sample:
     """Representatives with at least 100 open items, and patients with cases, in a seeded order."""
     connection = await asyncpg.connect(dsn)
     try:
@@ -54,11 +88,27 @@ async def _sample(dsn: str, seed: int) -> tuple[list[int], list[int]]:
                 )
             ]
         top = await connection.fetchval("SELECT max(id) FROM patient")
+        rng = random.Random(seed)
+        patients = [rng.randrange(1, top + 1) for _ in range(1000)]
+        subjects = {
+            row["id"]: row["subject"]
+            for row in await connection.fetch(
+                "SELECT id, subject FROM representative WHERE id = ANY($1::bigint[])",
+                representatives,
+            )
+        }
+        insurer_staff = {
+            row["id"]: row["subject"]
+            for row in await connection.fetch(
+                "SELECT p.id, (SELECT r.subject FROM representative r WHERE r.insurer_id = "
+                "p.insurer_id AND r.active AND NOT r.is_supervisor ORDER BY r.id LIMIT 1) AS subject "
+                "FROM patient p WHERE p.id = ANY($1::bigint[])",
+                patients,
+            )
+        }
     finally:
         await connection.close()
-    rng = random.Random(seed)
-    patients = [rng.randrange(1, top + 1) for _ in range(1000)]
-    return representatives, patients
+    return Sample(representatives, patients, subjects, insurer_staff)
 
 
 def _same_answer(url: str, expected_url: str, body: dict[str, Any]) -> bool:
@@ -68,6 +118,13 @@ def _same_answer(url: str, expected_url: str, body: dict[str, Any]) -> bool:
     )
 
 
+def _check_caller(url: str, body: dict[str, Any]) -> None:
+    caller, document = request_of(body)
+    answer = httpx.post(url, json=document, headers={"Authorization": caller}, timeout=30).json()
+    if "errors" in answer or not any(answer["data"].values()):
+        raise RuntimeError(f"the API answered a representative with nothing: {answer}")
+
+
 def _check_peer(url: str, body: dict[str, Any]) -> None:
     answer = httpx.post(url, json=body, headers=processes.auth_headers(), timeout=30).json()
     if "errors" in answer:
@@ -75,12 +132,16 @@ def _check_peer(url: str, body: dict[str, Any]) -> None:
 
 
 def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
-    representatives, patients = asyncio.run(_sample(dsn, args.seed))
+    sample = asyncio.run(_sample(dsn, args.seed))
+    representatives, patients = sample.representatives, sample.patients
     url = database.sqlalchemy_url(name)
     ours = {
         "worklist": [queries.worklist_body(rep) for rep in representatives],
         "patient_card": [queries.card_body(patient) for patient in patients],
     }
+    # The same documents asked by the representatives who use them (the others ask as an
+    # administrator, whom no data scope narrows, as the floor and PostGraphile answer).
+    as_representatives = sample.as_representatives()
     peer = {
         "worklist": [postgraphile.worklist_body(rep, queries.PAGE_SIZE) for rep in representatives],
         "patient_card": [postgraphile.card_body(patient) for patient in patients],
@@ -122,8 +183,10 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
                         raise RuntimeError(f"the floor's {scenario} differs from the API's")
             if peer_server is not None:
                 _check_peer(peer_server.url, peer[scenario][0])
+            _check_caller(api.url, as_representatives[scenario][0])
             runs = [
                 ("api", api.url, ours),
+                ("api_as_representative", api.url, as_representatives),
                 ("floor", floor.url, ours),
                 ("floor_previous_plan", previous_plan, ours),
             ]
@@ -133,6 +196,9 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
             api_rps = results[scenario]["api"]["requests_per_second"]
             results[scenario]["ratio_to_floor"] = _ratio(
                 api_rps, results[scenario]["floor"]["requests_per_second"]
+            )
+            results[scenario]["representative_to_administrator"] = _ratio(
+                results[scenario]["api_as_representative"]["requests_per_second"], api_rps
             )
             results[scenario]["ratio_to_previous_floor"] = _ratio(
                 api_rps, results[scenario]["floor_previous_plan"]["requests_per_second"]

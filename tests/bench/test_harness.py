@@ -38,6 +38,9 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
         assert size["http"][scenario]["api"]["requests"] > 0
         assert size["http"][scenario]["api"]["errors"] == 0
         assert size["http"][scenario]["ratio_to_floor"] is not None
+        assert size["http"][scenario]["api_as_representative"]["requests"] > 0
+        assert size["http"][scenario]["api_as_representative"]["errors"] == 0
+        assert size["http"][scenario]["representative_to_administrator"] is not None
         assert size["http"]["statement_counts"][scenario]["constant"]
     assert size["http"]["record_visits"]["failed_items"] == 0
     scan = size["missed_visit_scan"]
