@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.actor import Actor, ClinicScope, Role
@@ -105,7 +106,7 @@ class VerifiedTokens:
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.jwks = (
             jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300, timeout=5)
@@ -113,6 +114,15 @@ class Authenticator:
             else None
         )
         self.verified = VerifiedTokens()
+        # The representatives found by subject lately (`Settings.identity_cache_seconds`): a
+        # caller sends request after request, and looking them up opened a transaction for
+        # each (a statement, BEGIN and COMMIT, and the ORM's work): it halved the throughput
+        # of a representative's patient card, measured. Only someone found is kept.
+        self.representatives: TTLCache[str, Actor] | None = (
+            TTLCache(4096, settings.identity_cache_seconds, timer=clock)
+            if settings.identity_cache_seconds > 0
+            else None
+        )
 
     async def actor(self, authorization: str | None, session: AsyncSession) -> Actor:
         if not authorization:
@@ -190,17 +200,23 @@ class Authenticator:
             return Actor(role=Role.ADMIN, label=f"admin:{subject}"[:100])
         if FUND_ROLE in roles:
             return Actor(role=Role.TERRITORIAL_FUND, label=f"territorial_fund:{subject}"[:100])
+        known = self.representatives.get(subject) if self.representatives is not None else None
+        if known is not None:
+            return known
         representative = await RepresentativeRepository.from_session(session).by_subject(subject)
         if representative is None or not representative.active:
             raise AuthenticationFailed("no active representative is linked to this account")
         role = Role.SUPERVISOR if representative.is_supervisor else Role.REPRESENTATIVE
-        return Actor(
+        actor = Actor(
             role=role,
             label=f"{role.value}:{representative.id}",
             representative_id=representative.id,
             level=representative.level,
             insurer_id=representative.insurer_id,
         )
+        if self.representatives is not None:
+            self.representatives[subject] = actor
+        return actor
 
     async def _from_api_key(self, key: str, session: AsyncSession) -> Actor:
         client = await ApiClientService(session, self.settings.api_key_secret).authenticate(key)

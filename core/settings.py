@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     # ... or, for development, against a shared HS256 secret.
     jwt_hs256_secret: str | None = Field(default=None, min_length=32)
+    # A representative looked up by a token's subject is known for this long: deactivated,
+    # moved to another insurer or level, they are seen as such within it. 0: every request.
+    identity_cache_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Keys API keys are hashed with (HMAC-SHA-256); changing it invalidates every key.
     api_key_secret: str = Field(default=DEVELOPMENT_API_KEY_SECRET, min_length=16)
     max_query_cost: int = Field(default=10_000, ge=100)

@@ -18,7 +18,7 @@ from dramatiq.brokers.stub import StubBroker
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from api.app import create_app
-from api.auth import VerifiedTokens
+from api.auth import AuthenticationFailed, Authenticator, VerifiedTokens
 from cases.actor import Actor, Role
 from cases.api_keys import ApiClientService
 from tests.conftest import Database, RolledBackDatabase, app_settings, bearer
@@ -280,3 +280,63 @@ async def test_a_token_is_verified_once_however_often_it_is_sent(
 
     # then
     assert len(decoded) == 1
+
+
+@pytest.mark.parametrize("seconds", [30.0, 0.0])
+async def test_a_representative_found_is_known_for_the_identity_cache_time_only(
+    db: RolledBackDatabase, database: Database, seconds: float
+) -> None:
+    # given a representative found once by their token's subject
+    now = [1000.0]
+    authenticator = Authenticator(
+        app_settings(database.url, identity_cache_seconds=seconds), clock=lambda: now[0]
+    )
+    async with db.session() as session:
+        _, _, representative = await Region(session).basics()
+        await session.commit()
+    header = bearer(representative.subject or "", "representative")["Authorization"]
+    async with db.session() as session:
+        found = await authenticator.actor(header, session)
+    assert found.label == f"representative:{representative.id}"
+
+    # when they are deactivated
+    async with db.session() as session:
+        representative.active = False
+        session.add(representative)
+        await session.commit()
+    looked_up = len(db.statements)
+    now[0] += seconds - 1
+
+    # then within the cache time they are still known, without a statement
+    if seconds:
+        async with db.session() as session:
+            assert await authenticator.actor(header, session) == found
+        assert len(db.statements) == looked_up
+    # and after it (at once, with no cache) they are refused
+    now[0] += 2
+    async with db.session() as session:
+        with pytest.raises(AuthenticationFailed, match="no active representative"):
+            await authenticator.actor(header, session)
+
+
+async def test_a_subject_no_representative_has_is_not_kept(
+    db: RolledBackDatabase, database: Database
+) -> None:
+    # given a token whose subject is not linked yet
+    authenticator = Authenticator(app_settings(database.url, identity_cache_seconds=30))
+    header = bearer("linked-later", "representative")["Authorization"]
+    async with db.session() as session:
+        with pytest.raises(AuthenticationFailed):
+            await authenticator.actor(header, session)
+
+    # when a representative is linked to it
+    async with db.session() as session:
+        _, _, representative = await Region(session).basics()
+        representative.subject = "linked-later"
+        session.add(representative)
+        await session.commit()
+
+    # then the next request finds them
+    async with db.session() as session:
+        found = await authenticator.actor(header, session)
+    assert found.representative_id == representative.id
