@@ -31,6 +31,7 @@ from bench.load import CALLER, request_of, run_load, wrk_available
 from bench.pipeline import pipeline_throughput
 
 RESULTS = Path(__file__).parent / "results"
+AS_REPRESENTATIVE = "api_as_representative"  # the API, each request asked as a representative
 
 
 def _ratio(value: float | None, baseline: float | None) -> float | None:
@@ -186,7 +187,7 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
             _check_caller(api.url, as_representatives[scenario][0])
             runs = [
                 ("api", api.url, ours),
-                ("api_as_representative", api.url, as_representatives),
+                (AS_REPRESENTATIVE, api.url, as_representatives),
                 ("floor", floor.url, ours),
                 ("floor_previous_plan", previous_plan, ours),
             ]
@@ -198,7 +199,7 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
                 api_rps, results[scenario]["floor"]["requests_per_second"]
             )
             results[scenario]["representative_to_administrator"] = _ratio(
-                results[scenario]["api_as_representative"]["requests_per_second"], api_rps
+                results[scenario][AS_REPRESENTATIVE]["requests_per_second"], api_rps
             )
             results[scenario]["ratio_to_previous_floor"] = _ratio(
                 api_rps, results[scenario]["floor_previous_plan"]["requests_per_second"]
@@ -308,8 +309,8 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     small, large = sizes[0], sizes[-1]
 
-    def rps(size: dict[str, Any], scenario: str) -> float:
-        return float(size["http"][scenario]["api"]["requests_per_second"])
+    def rps(size: dict[str, Any], scenario: str, server: str = "api") -> float:
+        return float(size["http"][scenario][server]["requests_per_second"])
 
     return {
         "from_patients": small["patients"],
@@ -318,6 +319,12 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
         "patient_card_throughput_ratio": _ratio(
             rps(large, "patient_card"), rps(small, "patient_card")
         ),
+        **{
+            f"{scenario}_as_representative_throughput_ratio": _ratio(
+                rps(large, scenario, AS_REPRESENTATIVE), rps(small, scenario, AS_REPRESENTATIVE)
+            )
+            for scenario in ("worklist", "patient_card")
+        },
         "scan_seconds_ratio": _ratio(
             large["missed_visit_scan"]["scan_seconds"], small["missed_visit_scan"]["scan_seconds"]
         ),

@@ -25,17 +25,29 @@ def _row(*cells: Any) -> str:
 def http_table(size: dict[str, Any]) -> list[str]:
     lines = [
         "| scenario | server | requests/s (median round) | every round | p50 ms | p99 ms "
-        "| errors | API ÷ server |",
+        "| errors | API ÷ server (as representatives: ÷ the API) |",
         "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     http = size["http"]
     for scenario in ("worklist", "patient_card"):
         api_rps = http[scenario]["api"]["requests_per_second"]
-        for server in ("api", "floor", "floor_previous_plan", "postgraphile"):
+        for server in (
+            "api",
+            "api_as_representative",
+            "floor",
+            "floor_previous_plan",
+            "postgraphile",
+        ):
             load = http[scenario].get(server)
             if load is None:
                 continue
-            ratio = round(api_rps / load["requests_per_second"], 3) if server != "api" else None
+            ratio = (
+                round(api_rps / load["requests_per_second"], 3)
+                if not server.startswith("api")
+                else http[scenario].get("representative_to_administrator")
+                if server != "api"
+                else None
+            )
             rounds = " / ".join(_fmt(value) for value in load.get("rounds", ()))
             lines.append(
                 _row(
