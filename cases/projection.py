@@ -32,7 +32,7 @@ from cases.audit import ReadAudit
 from cases.models import AuditEvent, UtcDateTime
 from cases.pagination import SortKey
 from cases.repository import ChildRows, DriverStatement, on_driver
-from cases.scope import DataScope, RowRule, row_rules
+from cases.scope import DataScope, RowRule, implied_by_parent, row_rules
 
 # What a required value that turned out null becomes: a JSON string no column can hold
 # (PostgreSQL text never contains NUL), so the caller finds it in the text and answers the
@@ -292,10 +292,14 @@ class _Builder:
     def children(self, rows: ChildRows, table: sa.FromClause, parent: sa.FromClause) -> list[Any]:
         """The conditions that make rows of `table` the children `rows` of the row `parent`."""
         adapt = ClauseAdapter(table).traverse
+        # The parent row is in the caller's scope (every table of a statement is narrowed): a
+        # child whose rule asks only of that parent needs no check of its own, which would be
+        # a probe of the parent's table per child row.
+        inherited = implied_by_parent(rows.model, rows.parent.key, parent)
         return [
             table.c[rows.parent.key] == parent.c.id,
             *(adapt(condition) for condition in rows.where),
-            *self.narrowed(rows.model, table),
+            *([] if inherited else self.narrowed(rows.model, table)),
         ]
 
     def related(self, member: Related, parent: sa.FromClause) -> Any:

@@ -233,6 +233,25 @@ def row_rules(
     return rules
 
 
+# The tables whose rule asks only whether the row's patient, or the row's case, is in scope.
+_BY_PATIENT = frozenset(
+    {SupervisionCase, WorkItem, ContactAttempt, Reminder, NotificationConsent, InformingEvent}
+)
+_BY_CASE = frozenset({Visit, ExaminedCase})
+
+
+def implied_by_parent(model: type, column: str, parent: sa.FromClause) -> bool:
+    """Whether a row of `model` is in any scope already when its `column` holds the id of a row of
+    `parent` (a table or an alias of it) that is: its rule asks nothing else of it (see
+    `row_rules`; a work item's patient in scope admits it whatever its appeal)."""
+    table = getattr(parent, "element", parent)
+    if column == "patient_id" and table is _patients:
+        return model in _BY_PATIENT
+    if column == "case_id" and table is _cases:
+        return model in _BY_CASE
+    return False
+
+
 def _criteria(scope: DataScope) -> list[Any]:
     return [
         with_loader_criteria(model, rule(model.__table__))  # type: ignore[attr-defined]

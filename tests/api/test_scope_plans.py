@@ -24,6 +24,8 @@ from sqlalchemy import event
 from api.app import create_app
 from bench import queries
 from bench.generate import generate
+from cases.models import ContactAttempt, Patient, Representative, SupervisionCase, Visit, WorkItem
+from cases.scope import DataScope, implied_by_parent, row_rules
 from core.db import create_engine, create_session_factory
 from tests.conftest import app_settings, bearer, migrated_postgres_database
 
@@ -136,3 +138,30 @@ async def test_a_representatives_reads_do_not_read_their_insurers_patients(
     assert insured > open_items > 2 * queries.PAGE_SIZE
     assert read["worklist"] <= 10 * queries.PAGE_SIZE, read
     assert read["card"] < 50, read
+
+
+@pytest.mark.parametrize(
+    ("model", "column", "parent", "implied"),
+    [
+        (ContactAttempt, "patient_id", Patient, True),
+        (WorkItem, "patient_id", Patient, True),  # its patient in scope admits it
+        (Visit, "case_id", SupervisionCase, True),
+        (Visit, "case_id", Patient, False),
+        (ContactAttempt, "patient_id", SupervisionCase, False),
+        (Patient, "id", Patient, False),
+        (Representative, "patient_id", Patient, False),  # staff are scoped by their insurer
+    ],
+)
+def test_a_child_is_left_unchecked_only_where_its_parent_in_scope_admits_it(
+    model: type, column: str, parent: Any, implied: bool
+) -> None:
+    # given the statement's alias of the parent's table, as a compiled read makes it
+    alias = parent.__table__.alias("t1")
+
+    # then
+    assert implied_by_parent(model, column, alias) is implied
+    for scope in (DataScope(insurer_id=1), DataScope(clinic_id=1)):
+        if implied:
+            # what the implication rests on: the child's rule is a test of that parent's id
+            rule = str(row_rules(scope)[model](model.__table__))
+            assert f"{model.__tablename__}.{column}" in rule
