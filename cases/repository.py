@@ -11,7 +11,6 @@ from datetime import date, datetime
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 import sqlalchemy as sa
-from cachetools import LRUCache
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import SQLModel, col
 
+from cases.caching import ByObject
 from cases.models import (
     ApiClient,
     Appeal,
@@ -52,7 +52,7 @@ from cases.models import (
     WorkItemStatus,
     utcnow,
 )
-from cases.pagination import Page, PageQuery, PageRequest, SortKey, build_page
+from cases.pagination import Page, PageQuery, SortKey, build_page
 from cases.scope import DataScope, install_scoping, scope_of, scoped
 
 install_scoping()
@@ -363,43 +363,35 @@ class PageReader(Repository[Any]):
         page = build_page(rows, lambda row: [getattr(row, name) for name in names], query.request)
         return page, lambda: self.count(query.statement)
 
-    # The statements of pages read lately, by the listing they cut (kept alive here, so its
-    # id names no other statement while the entry lives), the page asked for and the column.
-    _pages: ClassVar[
-        LRUCache[tuple[int, PageRequest, str], tuple[sa.Select[Any], sa.Select[Any]]]
-    ] = LRUCache(1024)
+    # The statements of pages read lately, by the listing they cut, the page asked for and the
+    # column.
+    _pages: ClassVar[ByObject[sa.Select[Any]]] = ByObject(1024)
 
     @classmethod
     def ids_statement(cls, query: PageQuery, id_column: Any) -> sa.Select[Any]:
         """The page's row ids and sort values; the same statement object for the same page of
         the same listing object (a listing built once per filter, as the worklist's is)."""
-        key = (id(query.statement), query.request, str(id_column))
-        found = cls._pages.get(key)
-        if found is not None and found[0] is query.statement:
-            return found[1]
-        keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
-        statement = query.cut(query.statement.with_only_columns(id_column, *keys))
-        cls._pages[key] = (query.statement, statement)
-        return statement
+        key = (query.request, str(id_column))
+        found = cls._pages.get(query.statement, key)
+        if found is None:
+            keys = [key.column.label(f"key_{n}") for n, key in enumerate(query.keys)]
+            statement = query.cut(query.statement.with_only_columns(id_column, *keys))
+            found = cls._pages.keep(query.statement, key, statement)
+        return found
 
-    # The page statements compiled for the driver, by page statement and scope (the statement
-    # kept alive here, so that its id names no other while the entry lives).
-    _compiled: ClassVar[
-        LRUCache[tuple[int, DataScope | None], tuple[sa.Select[Any], DriverStatement]]
-    ] = LRUCache(1024)
+    # The page statements compiled for the driver, by page statement and scope.
+    _compiled: ClassVar[ByObject[DriverStatement]] = ByObject(1024)
 
     @classmethod
     def driver_statement(
         cls, statement: sa.Select[Any], scope: DataScope | None, dialect: sa.Dialect
     ) -> DriverStatement:
         """`statement`, narrowed to `scope` as the session would narrow it, compiled once."""
-        key = (id(statement), scope)
-        found = cls._compiled.get(key)
-        if found is not None and found[0] is statement:
-            return found[1]
-        compiled = DriverStatement.of(scoped(statement, scope), dialect)
-        cls._compiled[key] = (statement, compiled)
-        return compiled
+        found = cls._compiled.get(statement, scope)
+        if found is None:
+            compiled = DriverStatement.of(scoped(statement, scope), dialect)
+            found = cls._compiled.keep(statement, scope, compiled)
+        return found
 
     async def ids(
         self, query: PageQuery, id_column: Any, *, cursors: bool = True

@@ -69,6 +69,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.fields.resolver import StrawberryResolver
 
 from cases.audit import ReadAudit
+from cases.caching import ByObject
 from cases.errors import DomainError
 from cases.models import utcnow
 from cases.pagination import Page, PageQuery
@@ -425,12 +426,10 @@ class CompiledReads:
         # The parsed documents of the queries answered: a query seen again can be answered
         # before strawberry parses it.
         self.documents: LRUCache[str, DocumentNode] = LRUCache(size)
-        # Each document's operations and fragments, by the document (kept alive here, so that
-        # its id names no other while the entry lives) and the operation's name.
-        self.operations: LRUCache[
-            tuple[int, str | None],
-            tuple[DocumentNode, OperationDefinitionNode, dict[str, FragmentDetails]],
-        ] = LRUCache(size)
+        # Each document's operations and fragments, by the document and the operation's name.
+        self.operations: ByObject[tuple[OperationDefinitionNode, dict[str, FragmentDetails]]] = (
+            ByObject(size)
+        )
 
     def document_of(self, query: str) -> DocumentNode | None:
         return self.documents.get(query)
@@ -446,9 +445,8 @@ class CompiledReads:
         self, document: DocumentNode, operation_name: str | None
     ) -> tuple[OperationDefinitionNode, dict[str, FragmentDetails]]:
         """The query operation `operation_name` names in `document`, and its fragments."""
-        key = (id(document), operation_name)
-        found = self.operations.get(key)
-        if found is None or found[0] is not document:
+        found = self.operations.get(document, operation_name)
+        if found is None:
             operation = get_operation_ast(document, operation_name)
             if operation is None or operation.operation is not OperationType.QUERY:
                 raise NotCompiled("not a query")
@@ -457,8 +455,8 @@ class CompiledReads:
                 for definition in document.definitions
                 if isinstance(definition, FragmentDefinitionNode)
             }
-            found = self.operations[key] = (document, operation, fragments)
-        return found[1], found[2]
+            found = self.operations.keep(document, operation_name, (operation, fragments))
+        return found
 
     def request(
         self,
