@@ -166,6 +166,19 @@ def _nowhere(_table: sa.FromClause) -> sa.ColumnElement[bool]:
     return sa.false()
 
 
+# The tables whose rule asks whether the row's patient, or the row's case, is in scope (a work
+# item's also admits it by its appeal, for an insurer): `row_rules`, `implied_by_parent`.
+_BY_PATIENT: tuple[type, ...] = (
+    SupervisionCase,
+    WorkItem,
+    ContactAttempt,
+    Reminder,
+    NotificationConsent,
+    InformingEvent,
+)
+_BY_CASE: tuple[type, ...] = (Visit, ExaminedCase)
+
+
 def row_rules(
     scope: DataScope, insurer_id: Any = None, clinic_id: Any = None
 ) -> dict[type, RowRule]:
@@ -203,18 +216,11 @@ def row_rules(
             model: _nowhere
             for model in (Patient, Representative, AuditEvent, Appeal, QualityExamination)
         }
-    for model in (
-        SupervisionCase,
-        WorkItem,
-        ContactAttempt,
-        Reminder,
-        NotificationConsent,
-        InformingEvent,
-    ):
+    for model in _BY_PATIENT:
         rules[model] = lambda table: admits(table.c.patient_id)
     case_admits = _case_of(admits)
-    rules[Visit] = lambda table: case_admits(table.c.case_id)
-    rules[ExaminedCase] = lambda table: case_admits(table.c.case_id)
+    for model in _BY_CASE:
+        rules[model] = lambda table: case_admits(table.c.case_id)
     if scope.insurer_id is not None:
         # An appeal's work item may concern a person who is not a known patient. Under an OR
         # the planner would hash an EXISTS over every patient of the insurer (seen: 40 ms for
@@ -231,13 +237,6 @@ def row_rules(
 
         rules[WorkItem] = work_item
     return rules
-
-
-# The tables whose rule asks only whether the row's patient, or the row's case, is in scope.
-_BY_PATIENT = frozenset(
-    {SupervisionCase, WorkItem, ContactAttempt, Reminder, NotificationConsent, InformingEvent}
-)
-_BY_CASE = frozenset({Visit, ExaminedCase})
 
 
 def implied_by_parent(model: type, column: str, parent: sa.FromClause) -> bool:
