@@ -112,22 +112,24 @@ async def _sample(dsn: str, seed: int) -> Sample:
     return Sample(representatives, patients, subjects, insurer_staff)
 
 
+def _answer(url: str, body: dict[str, Any]) -> Any:
+    """The server's answer to `body`, asked as its caller (`bench.load.CALLER`)."""
+    caller, document = request_of(body)
+    return httpx.post(url, json=document, headers={"Authorization": caller}, timeout=30).json()
+
+
 def _same_answer(url: str, expected_url: str, body: dict[str, Any]) -> bool:
-    return bool(
-        httpx.post(url, json=body, headers=processes.auth_headers(), timeout=30).json()
-        == httpx.post(expected_url, json=body, headers=processes.auth_headers(), timeout=30).json()
-    )
+    return bool(_answer(url, body) == _answer(expected_url, body))
 
 
 def _check_caller(url: str, body: dict[str, Any]) -> None:
-    caller, document = request_of(body)
-    answer = httpx.post(url, json=document, headers={"Authorization": caller}, timeout=30).json()
+    answer = _answer(url, body)
     if "errors" in answer or not any(answer["data"].values()):
         raise RuntimeError(f"the API answered a representative with nothing: {answer}")
 
 
 def _check_peer(url: str, body: dict[str, Any]) -> None:
-    answer = httpx.post(url, json=body, headers=processes.auth_headers(), timeout=30).json()
+    answer = _answer(url, body)
     if "errors" in answer:
         raise RuntimeError(f"PostGraphile rejected the query: {answer['errors']}")
 

@@ -41,13 +41,12 @@ def http_table(size: dict[str, Any]) -> list[str]:
             load = http[scenario].get(server)
             if load is None:
                 continue
-            ratio = (
-                round(api_rps / load["requests_per_second"], 3)
-                if not server.startswith("api")
-                else http[scenario].get("representative_to_administrator")
-                if server != "api"
-                else None
-            )
+            if server == "api":
+                ratio = None
+            elif server == "api_as_representative":
+                ratio = http[scenario].get("representative_to_administrator")
+            else:
+                ratio = round(api_rps / load["requests_per_second"], 3)
             rounds = " / ".join(_fmt(value) for value in load.get("rounds", ()))
             lines.append(
                 _row(
