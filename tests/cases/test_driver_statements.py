@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from cases.models import WorkItem, WorkItemKind
-from cases.repository import DriverStatement
+from cases.repository import DriverStatement, DriverStatements
 
 WORK_ITEM = WorkItem.__table__
 MOSCOW = timezone(timedelta(hours=3))
@@ -53,3 +53,64 @@ def test_values_written_into_the_statement_pass_it_too() -> None:
             sa.select(WORK_ITEM.c.id).where(WORK_ITEM.c.due_at < at),
             asyncpg_dialect(),  # type: ignore[no-untyped-call]
         )
+
+
+def written(statement: DriverStatement) -> tuple[object, ...]:
+    """What a driver statement sends: its text, its parameters, their values and which of them
+    are processed (processors are functions made anew each time)."""
+    return statement.sql, statement.names, statement.defaults, statement.processors.keys()
+
+
+def listing(owner: int, kinds: list[WorkItemKind], first: int) -> sa.Select[tuple[int]]:
+    return (
+        sa.select(WORK_ITEM.c.id)
+        .where(
+            WORK_ITEM.c.owner_id == owner,
+            WORK_ITEM.c.kind.in_(kinds),
+            WORK_ITEM.c.due_at < sa.bindparam("due", type_=WORK_ITEM.c.due_at.type),
+        )
+        .limit(first)
+    )
+
+
+def test_statements_of_one_shape_share_a_compilation_and_keep_their_own_values() -> None:
+    # given
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    shapes = DriverStatements(8)
+    shapes.of(listing(7, [WorkItemKind.CALL_DUE], 50), dialect)
+    other = listing(9, [WorkItemKind.MISSED_VISIT], 20)
+
+    # when
+    found = shapes.of(other, dialect)
+
+    # then: what compiling it anew gives, without compiling it
+    assert written(found) == written(DriverStatement.of(other, dialect))
+    assert len(shapes) == 1
+    due = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    assert found.arguments({"due": due}) == (9, due, 20, "missed_visit")
+
+
+def test_a_list_of_another_length_is_written_out_for_its_own_values() -> None:
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    shapes = DriverStatements(8)
+    one = shapes.of(listing(7, [WorkItemKind.CALL_DUE], 50), dialect)
+    two = shapes.of(listing(7, [WorkItemKind.CALL_DUE, WorkItemKind.MISSED_VISIT], 50), dialect)
+
+    assert written(two) == written(
+        DriverStatement.of(
+            listing(7, [WorkItemKind.CALL_DUE, WorkItemKind.MISSED_VISIT], 50), dialect
+        )
+    )
+    assert len(two.names) == len(one.names) + 1
+
+
+def test_a_value_of_a_statement_of_a_known_shape_passes_its_types_bind_processing() -> None:
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    shapes = DriverStatements(8)
+
+    def due_before(at: datetime) -> sa.Select[tuple[int]]:
+        return sa.select(WORK_ITEM.c.id).where(WORK_ITEM.c.due_at < at)
+
+    shapes.of(due_before(datetime(2026, 11, 20, 12, tzinfo=MOSCOW)), dialect)
+    with pytest.raises(ValueError, match="naive"):
+        shapes.of(due_before(datetime(2026, 11, 20, 12)), dialect)
