@@ -214,6 +214,15 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
         results["record_visits"] = asyncio.run(
             scenarios.record_visits(api.url, url, args.record_batches)
         )
+        # The same batches sent by the clinics' systems, whose data scope narrows every read.
+        callers = asyncio.run(scenarios.clinic_callers(url))
+        results["record_visits_as_clinics"] = asyncio.run(
+            scenarios.record_visits(api.url, url, args.record_batches, callers=callers)
+        )
+        results["record_visits_as_clinics"]["ratio_to_administrator"] = _ratio(
+            results["record_visits_as_clinics"]["visits_per_second"],
+            results["record_visits"]["visits_per_second"],
+        )
         results["peak_rss_mib"]["api_after_writes"] = api.peak_rss_mib()
     finally:
         for server in servers:

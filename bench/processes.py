@@ -82,8 +82,10 @@ class Server(Child):
 # is then the whole region), lifts the per-caller rate limit, which would otherwise cap it,
 # and the query cost limit, which refuses the patient card at 100 cases × 100 visits.
 BENCH_JWT_SECRET = "bench-only-hs256-secret-0123456789abcdef"
+BENCH_API_KEY_SECRET = "bench-only-api-key-secret-0123456789"
 API_SETTINGS: dict[str, str | int] = {
     "jwt_hs256_secret": BENCH_JWT_SECRET,
+    "api_key_secret": BENCH_API_KEY_SECRET,
     "rate_limit_per_minute": 10**9,
     "rate_limit_burst": 10**9,
     "max_query_cost": 10**9,

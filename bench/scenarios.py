@@ -10,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +18,16 @@ from zoneinfo import ZoneInfo
 import httpx
 import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
+from sqlmodel import col
 
 from api.app import create_app
 from bench.generate import ANCHOR, ANCHOR_AT, GRACE_DAYS, WINDOW_DAYS
 from bench.noop_worker import declare
-from bench.processes import API_SETTINGS, auth_headers
+from bench.processes import API_SETTINGS, BENCH_API_KEY_SECRET, auth_headers
 from bench.queries import RECORD_VISITS, card_body, gid, worklist_body
+from cases.actor import Actor, ClinicScope, Role
+from cases.api_keys import ApiClientService
+from cases.models import MedicalOrganization
 from cases.service import MissedVisitScan
 from core.broker import build_broker
 from core.db import create_engine, create_session_factory
@@ -96,54 +100,106 @@ async def _cases_to_report(url: str, count: int) -> list[dict[str, Any]]:
         await engine.dispose()
 
 
-async def record_visits(
-    server_url: str, url: str, batches: int, clients: int = 4
-) -> dict[str, Any]:
-    """`recordVisits` in batches of 100 from `clients` clinics at once: visits per second."""
-    visits = await _cases_to_report(url, batches * 100)
-    day = min(ANCHOR, date.today()).isoformat()
-    documents: list[dict[str, Any]] = [
-        {
-            "query": RECORD_VISITS,
-            "variables": {
-                "input": [
-                    {
-                        "caseId": gid("SupervisionCase", row["case_id"]),
-                        "clinicId": gid("MedicalOrganization", row["clinic_id"]),
-                        "externalId": f"bench-{row['id']}",
-                        "attended": True,
-                        "visitDate": day,
-                        "visitId": gid("Visit", row["id"]),
-                    }
-                    for row in visits[start : start + 100]
-                ]
-            },
-        }
-        for start in range(0, len(visits), 100)
+async def clinic_callers(url: str) -> dict[int, str]:
+    """An API key for visits of each clinic of the region, as its system would present it."""
+    engine = create_engine(Settings(database_url=url))
+    actor = Actor(role=Role.ADMIN, label="bench")
+    try:
+        async with create_session_factory(engine)() as session:
+            keys = ApiClientService(session, BENCH_API_KEY_SECRET)
+            clinics = (
+                (await session.execute(sa.select(col(MedicalOrganization.id)))).scalars().all()
+            )
+            issued = {
+                clinic: await keys.issue(actor, str(clinic), "bench", [ClinicScope.VISITS_WRITE])
+                for clinic in clinics
+                if clinic is not None
+            }
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return {clinic: f"ApiKey {found.key}" for clinic, found in issued.items()}
+
+
+def _batches(
+    visits: Sequence[dict[str, Any]], count: int, callers: Mapping[int, str] | None
+) -> list[tuple[dict[str, str], list[dict[str, Any]]]]:
+    """`count` batches of 100 visits, each with the headers it is sent with: as an administrator,
+    or one clinic's visits as that clinic's system (in a small region, with fewer than 100 where
+    a clinic has too few)."""
+    if callers is None:
+        groups = [(auth_headers(), list(visits))]
+    else:
+        by_clinic: dict[int, list[dict[str, Any]]] = {}
+        for visit in visits:
+            by_clinic.setdefault(visit["clinic_id"], []).append(visit)
+        groups = [({"Authorization": callers[clinic]}, rows) for clinic, rows in by_clinic.items()]
+    batches = [
+        (headers, rows[n : n + 100]) for headers, rows in groups for n in range(0, len(rows), 100)
     ]
+    return sorted(batches, key=lambda batch: -len(batch[1]))[:count]
+
+
+async def record_visits(
+    server_url: str,
+    url: str,
+    batches: int,
+    clients: int = 4,
+    callers: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """`recordVisits` in batches of 100 from `clients` clinics at once: visits per second. Sent
+    as an administrator, or with `callers` (a clinic's id to its Authorization) by each clinic's
+    system for its own visits."""
+    # A clinic's batch holds its own visits: twice as many are read to fill whole batches.
+    visits = await _cases_to_report(url, batches * 100 * (1 if callers is None else 2))
+    day = min(ANCHOR, date.today()).isoformat()
+    documents: list[tuple[dict[str, str], dict[str, Any]]] = [
+        (
+            headers,
+            {
+                "query": RECORD_VISITS,
+                "variables": {
+                    "input": [
+                        {
+                            "caseId": gid("SupervisionCase", row["case_id"]),
+                            "clinicId": gid("MedicalOrganization", row["clinic_id"]),
+                            "externalId": f"bench-{row['id']}",
+                            "attended": True,
+                            "visitDate": day,
+                            "visitId": gid("Visit", row["id"]),
+                        }
+                        for row in batch
+                    ]
+                },
+            },
+        )
+        for headers, batch in _batches(visits, batches, callers)
+    ]
+    sent = sum(len(document["variables"]["input"]) for _, document in documents)
     failures = 0
     queue = list(documents)
 
     async def clinic(http: httpx.AsyncClient) -> None:
         nonlocal failures
         while queue:
-            document = queue.pop()
-            body = (await http.post(server_url, json=document)).json()
-            items = body.get("data", {}).get("recordVisits") or []
+            headers, document = queue.pop()
+            body = (await http.post(server_url, json=document, headers=headers)).json()
+            items = (body.get("data") or {}).get("recordVisits") or []
             failures += len(document["variables"]["input"]) - sum(
                 item["result"]["__typename"] == "Visit" for item in items
             )
 
     started = time.perf_counter()
-    async with httpx.AsyncClient(timeout=120, headers=auth_headers()) as http:
+    async with httpx.AsyncClient(timeout=120) as http:
         await asyncio.gather(*(clinic(http) for _ in range(clients)))
     elapsed = time.perf_counter() - started
     return {
-        "visits": len(visits),
-        "batch_size": 100,
+        "visits": sent,
+        "batches": len(documents),
+        "as": "administrator" if callers is None else "clinic systems",
         "concurrent_clients": clients,
         "seconds": round(elapsed, 2),
-        "visits_per_second": round(len(visits) / elapsed, 1) if elapsed else None,
+        "visits_per_second": round(sent / elapsed, 1) if elapsed else None,
         "failed_items": failures,
     }
 

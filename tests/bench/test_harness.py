@@ -23,7 +23,7 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
     # when
     report = main(
         [
-            "--patients", "300", "--seconds", "1", "--rounds", "2", "--connections", "2",
+            "--patients", "1000", "--seconds", "1", "--rounds", "2", "--connections", "2",
             "--record-batches", "1", "--messages", "200", "--worker-threads", "2",
             "--no-postgraphile", "--database-prefix", f"bench_{DATABASE_PREFIX}",
             "--redis", REDIS_URL, "--rabbitmq", RABBITMQ_URL, "--output", str(output),
@@ -33,7 +33,7 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
     # then
     assert output.exists()
     size = report["sizes"][0]
-    assert size["generation"]["rows"]["patient"] == 300
+    assert size["generation"]["rows"]["patient"] == 1000
     for scenario in ("worklist", "patient_card"):
         assert size["http"][scenario]["api"]["requests"] > 0
         assert size["http"][scenario]["api"]["errors"] == 0
@@ -42,7 +42,9 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
         assert size["http"][scenario]["api_as_representative"]["errors"] == 0
         assert size["http"][scenario]["representative_to_administrator"] is not None
         assert size["http"]["statement_counts"][scenario]["constant"]
-    assert size["http"]["record_visits"]["failed_items"] == 0
+    for sender in ("record_visits", "record_visits_as_clinics"):
+        assert size["http"][sender]["visits"] > 0, size["http"][sender]
+        assert size["http"][sender]["failed_items"] == 0
     scan = size["missed_visit_scan"]
     assert scan["flagged_by_scan"] == scan["flagged_by_single_update"] == scan["newly_missed"]
     assert scan["reminders_by_scan"] == scan["reminders_by_single_update"]
