@@ -79,6 +79,15 @@ def other_table(size: dict[str, Any]) -> list[str]:
             record["visits_per_second"], "–", None,
         )
     )  # fmt: skip
+    clinics = http.get("record_visits_as_clinics")
+    if clinics is not None:
+        lines.append(
+            _row(
+                "recordVisits sent by the clinics' systems: visits/s (baseline: the administrator)",
+                clinics["visits_per_second"], record["visits_per_second"],
+                clinics["ratio_to_administrator"],
+            )
+        )  # fmt: skip
     lines.append(
         _row(
             f"missed-visit scan, {scan['newly_missed']:,} newly missed: s",
