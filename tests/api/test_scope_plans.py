@@ -24,7 +24,10 @@ from sqlalchemy import event
 from api.app import create_app
 from bench import queries
 from bench.generate import generate
+from bench.queries import gid
+from cases.caching import ByObject
 from cases.models import ContactAttempt, Patient, Representative, SupervisionCase, Visit, WorkItem
+from cases.repository import DriverStatements, PageReader
 from cases.scope import DataScope, implied_by_parent, row_rules
 from core.db import create_engine, create_session_factory
 from tests.conftest import app_settings, bearer, migrated_postgres_database
@@ -165,3 +168,67 @@ def test_a_child_is_left_unchecked_only_where_its_parent_in_scope_admits_it(
             # what the implication rests on: the child's rule is a test of that parent's id
             rule = str(row_rules(scope)[model](model.__table__))
             assert f"{model.__tablename__}.{column}" in rule
+
+
+async def _two_owners(dsn: str) -> list[tuple[int, str, list[int]]]:
+    """Two representatives with open work items (of different insurers where there are such),
+    each linked to a subject, and the first five of their worklists."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        owners = await connection.fetch(
+            "SELECT DISTINCT ON (r.insurer_id) w.owner_id FROM work_item w "
+            "JOIN representative r ON r.id = w.owner_id WHERE w.status = 'open' "
+            "ORDER BY r.insurer_id, w.owner_id"
+        )
+        if len(owners) < 2:
+            owners = await connection.fetch(
+                "SELECT DISTINCT owner_id FROM work_item WHERE status = 'open' "
+                "ORDER BY owner_id LIMIT 2"
+            )
+        found = []
+        for number, row in enumerate(owners):
+            owner, subject = row["owner_id"], f"shapes-{number}"
+            await connection.execute(
+                "UPDATE representative SET subject = $1 WHERE id = $2", subject, owner
+            )
+            page = await connection.fetch(
+                "SELECT id FROM work_item WHERE owner_id = $1 AND status IN ('open', "
+                "'in_progress') ORDER BY priority, due_at, id LIMIT 5",
+                owner,
+            )
+            found.append((owner, subject, [item["id"] for item in page]))
+    finally:
+        await connection.close()
+    return found
+
+
+async def test_every_owners_worklist_page_is_one_compiled_statement_with_its_own_values(
+    region_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: no page statement kept yet, and two owners
+    shapes = DriverStatements(16)
+    monkeypatch.setattr(PageReader, "_compiled", ByObject(16))
+    monkeypatch.setattr(PageReader, "_shapes", shapes)
+    owners = await _two_owners(_dsn(region_url))
+    assert len(owners) == 2
+    settings = app_settings(region_url, max_query_cost=10**9)
+    engine = create_engine(settings)
+    app = create_app(settings, engine, create_session_factory(engine), StubBroker())
+
+    # when each asks for their worklist
+    answers = {}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://x"
+    ) as client:
+        for owner, subject, _ in owners:
+            for _ in range(2):  # through strawberry's pipeline, then answered at the route
+                body = queries.worklist_body(owner, first=5)
+                answer = await client.post("/graphql", json=body, headers=bearer(subject))
+                answers[owner] = answer.json()
+    await engine.dispose()
+
+    # then: each owner's own items, from one compilation of the page's statement
+    for owner, _, page in owners:
+        edges = answers[owner]["data"]["worklist"]["edges"]
+        assert [edge["node"]["id"] for edge in edges] == [gid("WorkItem", id_) for id_ in page]
+    assert len(shapes) == 1
