@@ -32,7 +32,7 @@ from cases.audit import ReadAudit
 from cases.models import AuditEvent, UtcDateTime
 from cases.pagination import SortKey
 from cases.repository import ChildRows, DriverStatement, on_driver
-from cases.scope import DataScope, RowRule, implied_by_parent, row_rules
+from cases.scope import DataScope, RowRule, implied_by_parent, kind_rules
 
 # What a required value that turned out null becomes: a JSON string no column can hold
 # (PostgreSQL text never contains NUL), so the caller finds it in the text and answers the
@@ -158,26 +158,6 @@ Member = Column | TextId | Constant | Related | Paged
 class Shape:
     model: type[SQLModel]
     members: tuple[Member, ...]
-
-
-SCOPE_INSURER: Final = "scope_insurer_id"
-SCOPE_CLINIC: Final = "scope_clinic_id"
-
-
-def scope_values(scope: DataScope) -> dict[str, Any]:
-    """The values of the scope's parameters in a compiled statement."""
-    return {SCOPE_INSURER: scope.insurer_id, SCOPE_CLINIC: scope.clinic_id}
-
-
-def scope_kind(scope: DataScope) -> str:
-    """Which statement a scope needs: scopes of one kind share it, with their own values."""
-    if scope.unrestricted:
-        return "unrestricted"
-    if scope.insurer_id is not None:
-        return "insurer"
-    if scope.clinic_id is not None:
-        return "clinic"
-    return "nothing"
 
 
 def _text(value: str) -> sa.ColumnElement[str]:
@@ -458,11 +438,7 @@ class ProjectionReader:
         trail (`cases.audit.ReadAudit`; the values `audit_values` gives), but of a document that
         came out with a required value missing: its caller answers that request another way,
         which records the read itself."""
-        rules = row_rules(
-            scope,
-            insurer_id=sa.bindparam(SCOPE_INSURER, type_=sa.BigInteger),
-            clinic_id=sa.bindparam(SCOPE_CLINIC, type_=sa.BigInteger),
-        )
+        rules = kind_rules(scope)
         builder = _Builder(rules)
         wanted: Any
         if single:

@@ -54,7 +54,7 @@ from cases.models import (
     utcnow,
 )
 from cases.pagination import Page, PageQuery, SortKey, build_page
-from cases.scope import DataScope, install_scoping, scope_of, scoped
+from cases.scope import DataScope, install_scoping, scope_of, scope_values, scoped
 
 install_scoping()
 
@@ -455,8 +455,10 @@ class PageReader(Repository[Any]):
         statement = self.ids_statement(query, id_column)
         if on_postgresql(self.session):
             dialect = self.session.get_bind().dialect
-            compiled = self.driver_statement(statement, scope_of(self.session), dialect)
-            rows: Sequence[Any] = await on_driver(self.session, compiled, {})
+            scope = scope_of(self.session)
+            compiled = self.driver_statement(statement, scope, dialect)
+            values = {} if scope is None else scope_values(scope)
+            rows: Sequence[Any] = await on_driver(self.session, compiled, values)
         else:
             rows = (await self.execute(statement)).all()
         keys_of = (lambda row: row[1:]) if cursors else None

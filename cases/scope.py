@@ -10,10 +10,9 @@ test's setup) is unrestricted, and the request middleware gives every request se
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -240,6 +239,37 @@ def row_rules(
     return rules
 
 
+# The names of a scope's ids in a statement narrowed to a kind of scope: one statement, and one
+# set of criteria, serves every scope of its kind, each running it with its own values.
+SCOPE_INSURER: Final = "scope_insurer_id"
+SCOPE_CLINIC: Final = "scope_clinic_id"
+
+
+def scope_kind(scope: DataScope) -> str:
+    """Which statement a scope needs: scopes of one kind share it, with their own values."""
+    if scope.unrestricted:
+        return "unrestricted"
+    if scope.insurer_id is not None:
+        return "insurer"
+    if scope.clinic_id is not None:
+        return "clinic"
+    return "nothing"
+
+
+def scope_values(scope: DataScope) -> dict[str, Any]:
+    """The values of the scope's parameters in a statement narrowed to its kind."""
+    return {SCOPE_INSURER: scope.insurer_id, SCOPE_CLINIC: scope.clinic_id}
+
+
+def kind_rules(scope: DataScope) -> dict[type, RowRule]:
+    """The rules of `scope`'s kind: its ids are the parameters `scope_values` gives values."""
+    return row_rules(
+        scope,
+        insurer_id=sa.bindparam(SCOPE_INSURER, type_=sa.BigInteger),
+        clinic_id=sa.bindparam(SCOPE_CLINIC, type_=sa.BigInteger),
+    )
+
+
 def implied_by_parent(model: type, column: str, parent: sa.FromClause) -> bool:
     """Whether a row of `model` is in any scope already when its `column` holds the id of a row of
     `parent` (a table or an alias of it) that is: its rule asks nothing else of it (see
@@ -252,15 +282,22 @@ def implied_by_parent(model: type, column: str, parent: sa.FromClause) -> bool:
     return False
 
 
-# Built once per scope and attached to every statement of its sessions: building them (an alias
-# and a subquery per table) took 5 ms of CPU for an insurer's scope and 10 ms for a clinic's,
-# measured, on every ORM statement a scoped session ran. They hold no state of a statement.
-@functools.lru_cache(maxsize=256)
+# Built once per kind of scope and attached to every statement of its sessions, the scope's own
+# ids given as parameters: building them (an alias and a subquery per table) took 5 ms of CPU
+# for an insurer's scope and 10 ms for a clinic's, measured, on every ORM statement a scoped
+# session ran, and kept per scope they would hold half a megabyte to a megabyte each.
+_CRITERIA: dict[str, tuple[Any, ...]] = {}
+
+
 def _criteria(scope: DataScope) -> tuple[Any, ...]:
-    return tuple(
-        with_loader_criteria(model, rule(model.__table__))  # type: ignore[attr-defined]
-        for model, rule in row_rules(scope).items()
-    )
+    kind = scope_kind(scope)
+    found = _CRITERIA.get(kind)
+    if found is None:
+        found = _CRITERIA[kind] = tuple(
+            with_loader_criteria(model, rule(model.__table__))  # type: ignore[attr-defined]
+            for model, rule in kind_rules(scope).items()
+        )
+    return found
 
 
 def install_scoping() -> None:
@@ -271,8 +308,9 @@ def install_scoping() -> None:
 
 
 def scoped(statement: Any, scope: DataScope | None) -> Any:
-    """`statement` narrowed to `scope`: what every ORM statement of a scoped session runs, and
-    what a statement compiled once to be run through the driver must carry itself."""
+    """`statement` narrowed to `scope`'s kind: what every ORM statement of a scoped session runs,
+    and what a statement compiled once to be run through the driver must carry itself. It runs
+    with `scope_values(scope)` among its parameters, which a scoped session adds."""
     if scope is None or scope.unrestricted:
         return statement
     return statement.options(*_criteria(scope))
@@ -282,7 +320,15 @@ def _apply_scope(state: ORMExecuteState) -> None:
     if state.is_update or state.is_delete:
         _refuse_audit_changes(state.statement)
     if state.is_select or state.is_update or state.is_delete:
-        state.statement = scoped(state.statement, scope_of(state.session))
+        scope = scope_of(state.session)
+        state.statement = scoped(state.statement, scope)
+        if scope is not None and not scope.unrestricted:
+            values = scope_values(scope)
+            given = state.parameters
+            if given is None or isinstance(given, Mapping):
+                state.parameters = {**(given or {}), **values}
+            else:
+                state.parameters = [{**row, **values} for row in given]
 
 
 def _refuse_audit_changes(statement: Any) -> None:

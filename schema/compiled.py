@@ -93,11 +93,9 @@ from cases.projection import (
     Total,
     Unsupported,
     audit_values,
-    scope_kind,
-    scope_values,
 )
 from cases.repository import DriverStatement, PageReader, on_postgresql
-from cases.scope import DataScope, scope_of
+from cases.scope import DataScope, scope_kind, scope_of, scope_values
 from schema.context import Context
 from schema.ids import row_id
 from schema.loaders import SOURCES, AllOf, ById, CountOf, FirstN, FirstOf

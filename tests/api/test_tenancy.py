@@ -15,6 +15,8 @@ from cases.models import (
     DeskHours,
     ReminderStatus,
     Representative,
+    SupervisionCase,
+    Visit,
     utcnow,
 )
 from cases.scope import DataScope, bind_scope
@@ -78,6 +80,34 @@ async def test_nested_fields_load_through_the_same_scope(
     assert [patient.id if patient else None for patient in patients] == [world.own.patient.id, None]
     assert visits == []
     assert next_visit is None
+
+
+async def test_one_statement_finds_in_each_scope_its_own_rows(
+    db: RolledBackDatabase, world: World
+) -> None:
+    # given: one statement object, run in sessions of either insurer and either clinic (the
+    # criteria are built once per kind of scope, each session giving its own ids)
+    statement = sa.select(Visit.case_id).join(SupervisionCase).order_by(Visit.case_id)
+    scopes = {
+        tenant: (
+            DataScope(insurer_id=getattr(world, tenant).insurer.id),
+            DataScope(clinic_id=getattr(world, tenant).clinic.id),
+        )
+        for tenant in ("own", "foreign")
+    }
+
+    # when
+    found = {}
+    for kinds in scopes.values():
+        for scope in kinds:
+            async with db.session() as session:
+                bind_scope(session, scope)
+                found[scope] = set((await session.execute(statement)).scalars())
+
+    # then
+    for tenant, kinds in scopes.items():
+        for scope in kinds:
+            assert found[scope] == {getattr(world, tenant).case.id}, scope
 
 
 async def test_a_clinic_key_cannot_read_another_clinics_patients(
