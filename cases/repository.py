@@ -153,15 +153,20 @@ class DriverStatements:
     statement another's values takes 0.5 ms, most of it SQLAlchemy building the cache key."""
 
     def __init__(self, size: int) -> None:
-        self._compiled: LRUCache[tuple[sa.Dialect, Hashable], SQLCompiler] = LRUCache(size)
+        self._compiled: LRUCache[tuple[sa.Dialect, Hashable, tuple[bool, ...]], SQLCompiler] = (
+            LRUCache(size)
+        )
 
     def of(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> DriverStatement:
         key = statement._generate_cache_key()
         if key is None:  # a construct SQLAlchemy does not cache
             return DriverStatement.of(statement, dialect)
-        compiled = self._compiled.get((dialect, key.key))
+        # Whether a parameter awaits its value at run time is not part of the cache key: a
+        # statement that gives a parameter its value is of another shape than one that does not.
+        shape = (dialect, key.key, tuple(bind.required for bind in key.bindparams))
+        compiled = self._compiled.get(shape)
         if compiled is None:
-            compiled = self._compiled[(dialect, key.key)] = _compile(statement, dialect, key)
+            compiled = self._compiled[shape] = _compile(statement, dialect, key)
             return DriverStatement.expanded(compiled)
         # The values of this statement, matched to the compiled one's parameters by position.
         required = {bind.key: None for bind in compiled.binds.values() if bind.required}

@@ -290,11 +290,14 @@ _CRITERIA: dict[str, tuple[Any, ...]] = {}
 
 
 def _criteria(scope: DataScope) -> tuple[Any, ...]:
+    # A kind's rules depend on which of the scope's ids is set, never on its value
+    # (`row_rules`), so the first scope of a kind builds them for all.
     kind = scope_kind(scope)
     found = _CRITERIA.get(kind)
     if found is None:
         found = _CRITERIA[kind] = tuple(
-            with_loader_criteria(model, rule(model.__table__))  # type: ignore[attr-defined]
+            # An aliased entity of a table is narrowed as the table is.
+            with_loader_criteria(model, rule(model.__table__), include_aliases=True)  # type: ignore[attr-defined]
             for model, rule in kind_rules(scope).items()
         )
     return found
@@ -323,12 +326,19 @@ def _apply_scope(state: ORMExecuteState) -> None:
         scope = scope_of(state.session)
         state.statement = scoped(state.statement, scope)
         if scope is not None and not scope.unrestricted:
-            values = scope_values(scope)
             given = state.parameters
-            if given is None or isinstance(given, Mapping):
-                state.parameters = {**(given or {}), **values}
-            else:
-                state.parameters = [{**row, **values} for row in given]
+            if not (given is None or isinstance(given, Mapping)):
+                # An UPDATE given rows runs by primary key, and SQLAlchemy attaches no criteria
+                # to it: in a scoped session it would change rows outside the scope.
+                raise PermissionDenied("changes by primary key are not narrowed to the scope")
+            values = scope_values(scope)
+            # Given already where SQLAlchemy runs a statement again (an UPDATE's rows fetched
+            # first); any other value is a statement's own parameter named like the scope's.
+            if given is not None and any(
+                given.get(name, value) != value for name, value in values.items()
+            ):
+                raise ValueError("a statement's own parameter is named like the scope's")
+            state.parameters = {**(given or {}), **values}
 
 
 def _refuse_audit_changes(statement: Any) -> None:

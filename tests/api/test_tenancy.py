@@ -7,19 +7,21 @@ from datetime import time
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 
 from cases.errors import PermissionDenied
 from cases.models import (
     AuditEvent,
     Channel,
     DeskHours,
+    Patient,
     ReminderStatus,
     Representative,
     SupervisionCase,
     Visit,
     utcnow,
 )
-from cases.scope import DataScope, bind_scope
+from cases.scope import SCOPE_INSURER, DataScope, bind_scope
 from core.settings import Settings
 from schema.loaders import Loaders
 from tests.api.access import World, build_world
@@ -108,6 +110,39 @@ async def test_one_statement_finds_in_each_scope_its_own_rows(
     for tenant, kinds in scopes.items():
         for scope in kinds:
             assert found[scope] == {getattr(world, tenant).case.id}, scope
+
+
+async def test_an_aliased_entity_is_narrowed_as_its_table(
+    db: RolledBackDatabase, world: World
+) -> None:
+    patient = aliased(Patient)
+    async with db.session() as session:
+        bind_scope(session, DataScope(insurer_id=world.own.insurer.id))
+        found = set((await session.execute(sa.select(patient.id))).scalars())
+
+    assert found == {world.own.patient.id}
+
+
+async def test_a_change_by_primary_key_is_refused_in_a_scoped_session(
+    db: RolledBackDatabase, world: World
+) -> None:
+    # SQLAlchemy attaches no criteria to an UPDATE given rows: it would reach another insurer's
+    async with db.session() as session:
+        bind_scope(session, DataScope(insurer_id=world.own.insurer.id))
+        with pytest.raises(PermissionDenied):
+            await session.execute(
+                sa.update(Patient), [{"id": world.foreign.patient.id, "last_name": "Changed"}]
+            )
+
+
+async def test_a_statement_cannot_give_the_scopes_own_values(
+    db: RolledBackDatabase, world: World
+) -> None:
+    statement = sa.select(Patient.id).where(Patient.insurer_id == sa.bindparam(SCOPE_INSURER))
+    async with db.session() as session:
+        bind_scope(session, DataScope(insurer_id=world.own.insurer.id))
+        with pytest.raises(ValueError, match="named like the scope's"):
+            await session.execute(statement, {SCOPE_INSURER: world.foreign.insurer.id})
 
 
 async def test_a_clinic_key_cannot_read_another_clinics_patients(

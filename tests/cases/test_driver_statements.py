@@ -114,3 +114,22 @@ def test_a_value_of_a_statement_of_a_known_shape_passes_its_types_bind_processin
     shapes.of(due_before(datetime(2026, 11, 20, 12, tzinfo=MOSCOW)), dialect)
     with pytest.raises(ValueError, match="naive"):
         shapes.of(due_before(datetime(2026, 11, 20, 12)), dialect)
+
+
+def test_a_value_a_statement_gives_is_not_taken_for_one_awaited_at_run_time() -> None:
+    # given: two statements alike but that one awaits the owner's value when it runs
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    shapes = DriverStatements(8)
+
+    def owned(**value: int) -> sa.Select[tuple[int]]:
+        owner = sa.bindparam("owner", type_=WORK_ITEM.c.owner_id.type, **value)
+        return sa.select(WORK_ITEM.c.id).where(WORK_ITEM.c.owner_id == owner)
+
+    awaited = shapes.of(owned(), dialect)
+
+    # when
+    given = shapes.of(owned(value=5), dialect)
+
+    # then
+    assert given.arguments({}) == (5,)
+    assert awaited.arguments({"owner": 7}) == (7,)
