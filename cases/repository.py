@@ -144,6 +144,24 @@ class DriverStatement:
         return value if processor is None or value is None else processor(value)
 
 
+class _Marker:
+    """A value told apart by identity."""
+
+
+def _takes_every_value(compiled: SQLCompiler, count: int) -> bool:
+    """Whether each parameter of `compiled` that does not await its value takes it from one of
+    the `count` values of another statement of its shape: were one left out, the statement
+    would keep the value of the one it was compiled from."""
+    markers = [_Marker() for _ in range(count)]
+    given = compiled.construct_params(
+        {bind.key: None for bind in compiled.binds.values() if bind.required},
+        extracted_parameters=[sa.bindparam(f"m{n}", marker) for n, marker in enumerate(markers)],
+        escape_names=False,
+    )
+    required = {name for bind, name in compiled.bind_names.items() if bind.required}
+    return all(isinstance(value, _Marker) for name, value in given.items() if name not in required)
+
+
 class DriverStatements:
     """Driver statements by the shape of the statement they come from, the least recently used
     dropped first. Statements that differ only in their values (one owner's worklist page and
@@ -166,7 +184,9 @@ class DriverStatements:
         shape = (dialect, key.key, tuple(bind.required for bind in key.bindparams))
         compiled = self._compiled.get(shape)
         if compiled is None:
-            compiled = self._compiled[shape] = _compile(statement, dialect, key)
+            compiled = _compile(statement, dialect, key)
+            if _takes_every_value(compiled, len(key.bindparams)):
+                self._compiled[shape] = compiled
             return DriverStatement.expanded(compiled)
         # The values of this statement, matched to the compiled one's parameters by position.
         required = {bind.key: None for bind in compiled.binds.values() if bind.required}

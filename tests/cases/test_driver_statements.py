@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from cases.models import WorkItem, WorkItemKind
-from cases.repository import DriverStatement, DriverStatements
+from cases.repository import DriverStatement, DriverStatements, _compile, _takes_every_value
 
 WORK_ITEM = WorkItem.__table__
 MOSCOW = timezone(timedelta(hours=3))
@@ -133,3 +133,15 @@ def test_a_value_a_statement_gives_is_not_taken_for_one_awaited_at_run_time() ->
     # then
     assert given.arguments({}) == (5,)
     assert awaited.arguments({"owner": 7}) == (7,)
+
+
+def test_a_shape_is_kept_only_if_every_value_comes_from_the_statement_given() -> None:
+    # given a statement compiled with its cache key, and its values counted
+    statement = listing(7, [WorkItemKind.CALL_DUE], 50)
+    key = statement._generate_cache_key()
+    assert key is not None
+    compiled = _compile(statement, asyncpg_dialect(), key)  # type: ignore[no-untyped-call]
+
+    # then: all of them are taken from another statement's; one left out would be kept
+    assert _takes_every_value(compiled, len(key.bindparams))
+    assert not _takes_every_value(compiled, len(key.bindparams) - 1)
