@@ -54,7 +54,7 @@ from cases.models import (
     utcnow,
 )
 from cases.pagination import Page, PageQuery, SortKey, build_page
-from cases.scope import DataScope, install_scoping, scope_of, scope_values, scoped
+from cases.scope import DataScope, install_scoping, scope_kind, scope_of, scope_values, scoped
 
 install_scoping()
 
@@ -82,6 +82,11 @@ def _compile(statement: sa.ClauseElement, dialect: sa.Dialect, key: Any = None) 
     compiled = statement.compile(dialect=dialect, cache_key=key)
     assert isinstance(compiled, SQLCompiler)
     return compiled
+
+
+def _awaited(compiled: SQLCompiler) -> dict[str, None]:
+    """The parameters of `compiled` that take their values when it runs, none given yet."""
+    return {bind.key: None for bind in compiled.binds.values() if bind.required}
 
 
 @dataclass(frozen=True)
@@ -113,8 +118,7 @@ class DriverStatement:
         # Expanding parameters (an IN list) rendered as one parameter per value, once; the
         # values given per run are None until then.
         dialect = compiled.dialect
-        given = {bind.key: None for bind in compiled.binds.values() if bind.required}
-        expanded = compiled.construct_expanded_state({**given, **(values or {})})
+        expanded = compiled.construct_expanded_state({**_awaited(compiled), **(values or {})})
         assert expanded.positiontup is not None
         expanded_from = {
             name: original
@@ -154,7 +158,7 @@ def _takes_every_value(compiled: SQLCompiler, count: int) -> bool:
     would keep the value of the one it was compiled from."""
     markers = [_Marker() for _ in range(count)]
     given = compiled.construct_params(
-        {bind.key: None for bind in compiled.binds.values() if bind.required},
+        _awaited(compiled),
         extracted_parameters=[sa.bindparam(f"m{n}", marker) for n, marker in enumerate(markers)],
         escape_names=False,
     )
@@ -189,9 +193,8 @@ class DriverStatements:
                 self._compiled[shape] = compiled
             return DriverStatement.expanded(compiled)
         # The values of this statement, matched to the compiled one's parameters by position.
-        required = {bind.key: None for bind in compiled.binds.values() if bind.required}
         values = compiled.construct_params(
-            required, extracted_parameters=key.bindparams, escape_names=False
+            _awaited(compiled), extracted_parameters=key.bindparams, escape_names=False
         )
         return DriverStatement.expanded(compiled, values)
 
@@ -451,7 +454,8 @@ class PageReader(Repository[Any]):
             found = cls._pages.keep(query.statement, key, statement)
         return found
 
-    # The page statements for the driver, by page statement and scope; compiled once per shape.
+    # The page statements for the driver, by page statement and kind of scope (a scope's ids are
+    # values it is run with); compiled once per shape.
     _compiled: ClassVar[ByObject[DriverStatement]] = ByObject(1024)
     _shapes: ClassVar[DriverStatements] = DriverStatements(256)
 
@@ -461,10 +465,11 @@ class PageReader(Repository[Any]):
     ) -> DriverStatement:
         """`statement`, narrowed to `scope` as the session would narrow it, for the driver: every
         owner's worklist and every page of it is a statement of its own, all of one shape."""
-        found = cls._compiled.get(statement, scope)
+        kind = "unrestricted" if scope is None else scope_kind(scope)
+        found = cls._compiled.get(statement, kind)
         if found is None:
             compiled = cls._shapes.of(scoped(statement, scope), dialect)
-            found = cls._compiled.keep(statement, scope, compiled)
+            found = cls._compiled.keep(statement, kind, compiled)
         return found
 
     async def ids(
