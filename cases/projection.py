@@ -311,57 +311,102 @@ class _Builder:
         return sa.bindparam(member.first, type_=sa.Integer)
 
     def paged(self, member: Paged, parent: sa.FromClause) -> Any:
+        """The page as an object of its parts.
+
+        Items alone (and a total counted apart) make an array of the page's rows in their
+        order. Page info needs the rows ranked and one read past the page, so that page is
+        aggregated instead: PostgreSQL starts a window and an ordered aggregate (a sort of its
+        own) on every execution, which an array of the rows as read needs neither of."""
+        rows = member.rows
+        first = self.first(member)
+        if all(_plain_part(part, member) for part in member.members):
+            page = self.page_rows(member, parent, first)
+            in_order = [ClauseAdapter(page).traverse(key.ordered()) for key in rows.keys]
+            return _object(self.page_parts(member, parent, page, first, in_order=in_order))
+        page = self.page_rows(member, parent, None if first is None else first + 1, ranked=True)
+        # One row whatever the page holds: an empty grouping set aggregates even a selection
+        # that asks for no aggregate (the total alone, counted by its own subquery).
+        pairs = self.page_parts(member, parent, page, first)
+        return sa.select(_object(pairs)).select_from(page).group_by(sa.text("()")).scalar_subquery()
+
+    def page_rows(
+        self, member: Paged, parent: sa.FromClause, limit: Any, *, ranked: bool = False
+    ) -> sa.Subquery:
+        """The parent's first `limit` children (every child without one), in their order; with
+        their rank in it, `ranked`."""
         rows = member.rows
         table = self.table(rows.model)
         adapt = ClauseAdapter(table).traverse
         order = [adapt(key.ordered()) for key in rows.keys]
-        first = self.first(member)
+        rank = [sa.func.row_number().over(order_by=order).label("rank")] if ranked else []
         page_rows = (
-            sa.select(table, sa.func.row_number().over(order_by=order).label("rank"))
+            sa.select(table, *rank)
             .where(*self.children(rows, table, parent))
             .order_by(*order)
             .correlate(parent)
         )
-        if first is not None:
-            page_rows = page_rows.limit(first + 1)
-        page = page_rows.subquery(f"page{self.aliases}")
-        in_page = sa.true() if first is None else page.c.rank <= first
-        by_rank = page.c.rank
+        if limit is not None:
+            page_rows = page_rows.limit(limit)
+        return page_rows.subquery(f"page{self.aliases}")
+
+    def page_parts(
+        self,
+        member: Paged,
+        parent: sa.FromClause,
+        page: sa.Subquery,
+        first: Any,
+        *,
+        in_order: list[Any] | None = None,
+    ) -> list[Any]:
+        """The key and value of each part of the page: aggregates over its ranked rows, or
+        subqueries of its rows `in_order` (items and a count only)."""
+        rows = member.rows
+        in_page = sa.true() if first is None or in_order is not None else page.c.rank <= first
         pairs: list[Any] = []
         for part in member.members:
             match part:
                 case Items(members=members):
-                    items: list[Any] = []
-                    for item in members:
-                        match item:
-                            case Row(shape=shape):
-                                if shape.model is not rows.model:
-                                    raise Unsupported("items of another table than the page's")
-                                value: Any = self.document(shape, page)
-                            case Cursor():
-                                value = cursor(rows.keys, page)
-                            case Constant(value=constant):
-                                value = _text(constant)
-                        items += [_text(item.key), value]
-                    aggregated = (
-                        sa.func.json_agg(_object(items)).aggregate_order_by(by_rank).filter(in_page)
-                    )
-                    pairs += [
-                        _text(part.key),
-                        sa.func.coalesce(aggregated, sa.literal_column("'[]'::json")),
-                    ]
+                    item = self.item(members, rows, page)
+                    if in_order is not None:
+                        listed = sa.select(item).select_from(page).order_by(*in_order)
+                        value: Any = sa.func.array_to_json(sa.func.array(listed.scalar_subquery()))
+                    else:
+                        aggregated = sa.func.json_agg(item).aggregate_order_by(page.c.rank)
+                        value = sa.func.coalesce(
+                            aggregated.filter(in_page), sa.literal_column("'[]'::json")
+                        )
                 case Flags(members=flags):
                     values: list[Any] = []
                     for flag in flags:
                         values += [_text(flag.key), self.flag(flag, rows, page, first, in_page)]
-                    pairs += [_text(part.key), _object(values)]
+                    value = _object(values)
                 case Total():
-                    pairs += [_text(part.key), self.total(member, parent, sa.func.count())]
+                    counted: Any = sa.func.count()
+                    if in_order is not None:
+                        counted = sa.select(counted).select_from(page).scalar_subquery()
+                    value = self.total(member, parent, counted)
                 case Constant(value=constant):
-                    pairs += [_text(part.key), _text(constant)]
-        # One row whatever the page holds: an empty grouping set aggregates even a selection
-        # that asks for no aggregate (the total alone, counted by its own subquery).
-        return sa.select(_object(pairs)).select_from(page).group_by(sa.text("()")).scalar_subquery()
+                    value = _text(constant)
+            pairs += [_text(part.key), value]
+        return pairs
+
+    def item(
+        self, members: tuple[Row | Cursor | Constant, ...], rows: ChildRows, page: sa.Subquery
+    ) -> sa.ColumnElement[Any]:
+        """One item of a page, a row of `page`."""
+        pairs: list[Any] = []
+        for item in members:
+            match item:
+                case Row(shape=shape):
+                    if shape.model is not rows.model:
+                        raise Unsupported("items of another table than the page's")
+                    value: Any = self.document(shape, page)
+                case Cursor():
+                    value = cursor(rows.keys, page)
+                case Constant(value=constant):
+                    value = _text(constant)
+            pairs += [_text(item.key), value]
+        return _object(pairs)
 
     def flag(
         self,
@@ -398,6 +443,19 @@ class _Builder:
             .correlate(parent)
             .scalar_subquery()
         )
+
+
+def _plain_part(part: Items | Flags | Total | Constant, page: Paged) -> bool:
+    """Whether this part of `page` can be read from its rows as they come: anything but page
+    info and cursors, and a total counted apart or of a page of every child."""
+    match part:
+        case Items(members=members):
+            return not any(isinstance(item, Cursor) for item in members)
+        case Total():
+            return page.first is None or page.count is not None
+        case Constant():
+            return True
+    return False
 
 
 def _object(pairs: list[Any]) -> sa.ColumnElement[Any]:

@@ -1004,3 +1004,54 @@ def test_the_reasons_counted_are_bounded() -> None:
         "reason 2": 1,
         OTHER_REASONS: 7,
     }
+
+
+async def _plan_nodes(engine: AsyncEngine, sql: str, arguments: tuple[Any, ...]) -> list[str]:
+    """The kind of each node of PostgreSQL's plan of a statement with these arguments."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        # SQLAlchemy's connections decode JSON themselves.
+        plan = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *arguments)
+
+    def kinds(node: dict[str, Any]) -> list[str]:
+        return [
+            node["Node Type"],
+            *(kind for child in node.get("Plans", []) for kind in kinds(child)),
+        ]
+
+    return kinds(plan[0]["Plan"])
+
+
+async def test_pages_without_page_info_are_read_without_windows_and_aggregates(
+    pair: Pair, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the benchmark's card, whose pages ask for items only (the cases' count has its own
+    # statement), and the same card with page info on one page
+    plans: list[list[str]] = []
+    rows = ProjectionReader.rows
+
+    async def explained(self: ProjectionReader, statement: Any, ids: Any, values: Any) -> Any:
+        arguments = statement.arguments({**values, "ids": list(ids), "id": ids[0]})
+        plans.append(await _plan_nodes(world.engine, statement.sql, arguments))
+        return await rows(self, statement, ids, values)
+
+    monkeypatch.setattr(ProjectionReader, "rows", explained)
+    variables = {"id": gid("Patient", world.patient), "cases": 10, "visits": 20}
+    with_page_info = queries.PATIENT_CARD.replace(
+        "cases(first: $cases) { totalCount", "cases(first: $cases) { pageInfo { hasNextPage }"
+    )
+
+    # when
+    answered = pair.answered()
+    await pair.same("representative", queries.PATIENT_CARD, variables)
+    await pair.same("representative", with_page_info, variables)
+
+    # then: every page of the card is an array of rows in their order; page info still needs
+    # the rows ranked (a window) and aggregated
+    assert pair.answered() == answered + 4
+    card, _, paged, _ = plans
+    assert "WindowAgg" not in card
+    assert card.count("Aggregate") == 1  # the count of cases
+    assert "WindowAgg" in paged
