@@ -109,12 +109,16 @@ class DatabaseSessionMiddleware:
         # A resolver abandoned by a failing sibling may still be using the session: wait for
         # it before the transaction ends, and close the session so that it cannot go on.
         async with session_lock(session):
-            try:
-                # A session that never held a connection has nothing to end.
-                if session.in_transaction():
+            if session.in_transaction():
+                try:
                     held = await _end(session, failed, held, request_id)
-            finally:
-                await session.close()
+                finally:
+                    await session.close()
+            elif session.identity_map or session.new or session.deleted:
+                # A session that never held a connection has nothing to end or release: closing
+                # it would only forget its objects, and costs a round through a greenlet (a
+                # tenth of a compiled read's CPU, measured) even when it holds none.
+                session.expunge_all()
         for message in held:
             await send(message)
 
