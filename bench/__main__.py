@@ -29,13 +29,9 @@ from api.auth import mint_development_token
 from bench import database, generate, postgraphile, processes, queries, scenarios
 from bench.load import CALLER, request_of, run_load, wrk_available
 from bench.pipeline import pipeline_throughput
+from bench.report import AS_REPRESENTATIVE, ratio, ratios_by_round
 
 RESULTS = Path(__file__).parent / "results"
-AS_REPRESENTATIVE = "api_as_representative"  # the API, each request asked as a representative
-
-
-def _ratio(value: float | None, baseline: float | None) -> float | None:
-    return round(value / baseline, 3) if value and baseline else None
 
 
 @dataclass(frozen=True)
@@ -197,19 +193,20 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
                 runs.append(("postgraphile", peer_server.url, peer))
             results[scenario].update(measure_alternately(runs, scenario, args, work))
             api_rps = results[scenario]["api"]["requests_per_second"]
-            results[scenario]["ratio_to_floor"] = _ratio(
+            results[scenario]["ratio_to_floor"] = ratio(
                 api_rps, results[scenario]["floor"]["requests_per_second"]
             )
-            results[scenario]["representative_to_administrator"] = _ratio(
+            results[scenario]["representative_to_administrator"] = ratio(
                 results[scenario][AS_REPRESENTATIVE]["requests_per_second"], api_rps
             )
-            results[scenario]["ratio_to_previous_floor"] = _ratio(
+            results[scenario]["ratio_to_previous_floor"] = ratio(
                 api_rps, results[scenario]["floor_previous_plan"]["requests_per_second"]
             )
             if peer_server is not None:
-                results[scenario]["ratio_to_postgraphile"] = _ratio(
+                results[scenario]["ratio_to_postgraphile"] = ratio(
                     api_rps, results[scenario]["postgraphile"]["requests_per_second"]
                 )
+            results[scenario]["ratios_by_round"] = ratios_by_round(results[scenario])
         results["peak_rss_mib"] = {server.name: server.peak_rss_mib() for server in servers}
         results["record_visits"] = asyncio.run(
             scenarios.record_visits(api.url, url, args.record_batches)
@@ -219,7 +216,7 @@ def http_scenarios(name: str, dsn: str, args: argparse.Namespace, work: Path) ->
         results["record_visits_as_clinics"] = asyncio.run(
             scenarios.record_visits(api.url, url, args.record_batches, callers=callers)
         )
-        results["record_visits_as_clinics"]["ratio_to_administrator"] = _ratio(
+        results["record_visits_as_clinics"]["ratio_to_administrator"] = ratio(
             results["record_visits_as_clinics"]["visits_per_second"],
             results["record_visits"]["visits_per_second"],
         )
@@ -309,7 +306,7 @@ def broker_scenarios(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         results[name] = {
             "noop_actor": noop,
             "pipeline": pipeline,
-            "ratio_to_noop": _ratio(pipeline["reminders_per_second"], noop["messages_per_second"]),
+            "ratio_to_noop": ratio(pipeline["reminders_per_second"], noop["messages_per_second"]),
         }
     return results
 
@@ -326,20 +323,20 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any] | None:
     return {
         "from_patients": small["patients"],
         "to_patients": large["patients"],
-        "worklist_throughput_ratio": _ratio(rps(large, "worklist"), rps(small, "worklist")),
-        "patient_card_throughput_ratio": _ratio(
+        "worklist_throughput_ratio": ratio(rps(large, "worklist"), rps(small, "worklist")),
+        "patient_card_throughput_ratio": ratio(
             rps(large, "patient_card"), rps(small, "patient_card")
         ),
         **{
-            f"{scenario}_as_representative_throughput_ratio": _ratio(
+            f"{scenario}_as_representative_throughput_ratio": ratio(
                 rps(large, scenario, AS_REPRESENTATIVE), rps(small, scenario, AS_REPRESENTATIVE)
             )
             for scenario in ("worklist", "patient_card")
         },
-        "scan_seconds_ratio": _ratio(
+        "scan_seconds_ratio": ratio(
             large["missed_visit_scan"]["scan_seconds"], small["missed_visit_scan"]["scan_seconds"]
         ),
-        "single_update_seconds_ratio": _ratio(
+        "single_update_seconds_ratio": ratio(
             large["missed_visit_scan"]["single_update_seconds"],
             small["missed_visit_scan"]["single_update_seconds"],
         ),

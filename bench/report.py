@@ -7,6 +7,29 @@ import sys
 from pathlib import Path
 from typing import Any
 
+AS_REPRESENTATIVE = "api_as_representative"  # the API, each request asked as a representative
+
+
+def ratio(value: float | None, baseline: float | None) -> float | None:
+    return round(value / baseline, 3) if value and baseline else None
+
+
+def ratios_by_round(measured: dict[str, Any]) -> dict[str, list[float | None]]:
+    """Given one scenario's servers by label, the API's throughput over each baseline's (the representatives': theirs over the API's),
+    round by round: the servers of a round run within a minute of each other, so these ratios
+    cancel much of what drifts on the machine between rounds."""
+    api_rounds = measured["api"]["rounds"]
+    ratios = {}
+    for label, load in measured.items():
+        if label == "api" or not isinstance(load, dict) or "rounds" not in load:
+            continue  # the API itself, and the ratios kept beside the servers
+        pairs = zip(api_rounds, load["rounds"], strict=True)
+        if label == AS_REPRESENTATIVE:
+            ratios[label] = [ratio(other, api) for api, other in pairs]
+        else:
+            ratios[label] = [ratio(api, other) for api, other in pairs]
+    return ratios
+
 
 def _fmt(value: Any) -> str:
     if value is None:
@@ -25,8 +48,8 @@ def _row(*cells: Any) -> str:
 def http_table(size: dict[str, Any]) -> list[str]:
     lines = [
         "| scenario | server | requests/s (median round) | every round | p50 ms | p99 ms "
-        "| errors | API ÷ server (as representatives: ÷ the API) |",
-        "|---|---|---:|---|---:|---:|---:|---:|",
+        "| errors | API ÷ server (as representatives: ÷ the API) | the same, round by round |",
+        "|---|---|---:|---|---:|---:|---:|---:|---|",
     ]
     http = size["http"]
     for scenario in ("worklist", "patient_card"):
@@ -48,11 +71,13 @@ def http_table(size: dict[str, Any]) -> list[str]:
             else:
                 ratio = round(api_rps / load["requests_per_second"], 3)
             rounds = " / ".join(_fmt(value) for value in load.get("rounds", ()))
+            by_round = ratios_by_round(http[scenario]).get(server)
             lines.append(
                 _row(
                     scenario.replace("_", " "), server.replace("_", " "),
                     load["requests_per_second"], rounds, load["p50_ms"], load["p99_ms"],
                     load["errors"], ratio,
+                    " / ".join(_fmt(value) for value in by_round) if by_round else None,
                 )
             )  # fmt: skip
     return lines

@@ -38,6 +38,8 @@ def test_the_harness_measures_every_scenario_against_its_baseline(tmp_path: Path
         assert size["http"][scenario]["api"]["requests"] > 0
         assert size["http"][scenario]["api"]["errors"] == 0
         assert size["http"][scenario]["ratio_to_floor"] is not None
+        by_round = size["http"][scenario]["ratios_by_round"]
+        assert len(by_round["floor"]) == len(by_round["api_as_representative"]) == 2
         assert size["http"][scenario]["api_as_representative"]["requests"] > 0
         assert size["http"][scenario]["api_as_representative"]["errors"] == 0
         assert size["http"][scenario]["representative_to_administrator"] is not None
