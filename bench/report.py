@@ -15,11 +15,13 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
 
 
 def ratios_by_round(measured: dict[str, Any]) -> dict[str, list[float | None]]:
-    """Given one scenario's servers by label, the API's throughput over each baseline's (the representatives': theirs over the API's),
-    round by round: the servers of a round run within a minute of each other, so these ratios
-    cancel much of what drifts on the machine between rounds."""
-    api_rounds = measured["api"]["rounds"]
-    ratios = {}
+    """Given one scenario's servers by label, the API's throughput over each baseline's (the
+    representatives': theirs over the API's), round by round: the servers of a round run within
+    a minute of each other, so these ratios cancel much of what drifts between rounds."""
+    api_rounds = measured["api"].get("rounds")
+    ratios: dict[str, list[float | None]] = {}
+    if api_rounds is None:
+        return ratios  # the earliest results files kept the median round only
     for label, load in measured.items():
         if label == "api" or not isinstance(load, dict) or "rounds" not in load:
             continue  # the API itself, and the ratios kept beside the servers
@@ -54,9 +56,10 @@ def http_table(size: dict[str, Any]) -> list[str]:
     http = size["http"]
     for scenario in ("worklist", "patient_card"):
         api_rps = http[scenario]["api"]["requests_per_second"]
+        every_round = ratios_by_round(http[scenario])
         for server in (
             "api",
-            "api_as_representative",
+            AS_REPRESENTATIVE,
             "floor",
             "floor_previous_plan",
             "postgraphile",
@@ -65,18 +68,18 @@ def http_table(size: dict[str, Any]) -> list[str]:
             if load is None:
                 continue
             if server == "api":
-                ratio = None
-            elif server == "api_as_representative":
-                ratio = http[scenario].get("representative_to_administrator")
+                to_server = None
+            elif server == AS_REPRESENTATIVE:
+                to_server = http[scenario].get("representative_to_administrator")
             else:
-                ratio = round(api_rps / load["requests_per_second"], 3)
+                to_server = ratio(api_rps, load["requests_per_second"])
             rounds = " / ".join(_fmt(value) for value in load.get("rounds", ()))
-            by_round = ratios_by_round(http[scenario]).get(server)
+            by_round = every_round.get(server)
             lines.append(
                 _row(
                     scenario.replace("_", " "), server.replace("_", " "),
                     load["requests_per_second"], rounds, load["p50_ms"], load["p99_ms"],
-                    load["errors"], ratio,
+                    load["errors"], to_server,
                     " / ".join(_fmt(value) for value in by_round) if by_round else None,
                 )
             )  # fmt: skip
