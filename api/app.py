@@ -21,6 +21,7 @@ from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from api.auth import Authenticator
 from api.middleware import (
     AuthenticationMiddleware,
@@ -31,8 +32,8 @@ from api.middleware import (
 from api.rate_limit import RateLimiter
 from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
 from api.webhooks import postal_batch, route_refusal, sms_webhook
-from cases.actor import Actor
-from cases.errors import DomainError
+from cases.kit.actor import Actor
+from cases.kit.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
 from core.rules import case_rules

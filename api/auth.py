@@ -16,10 +16,10 @@ import jwt
 from cachetools import LRUCache, TTLCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.actor import Actor, ClinicScope, Role
-from cases.api_keys import ApiClientService
-from cases.repository import RepresentativeRepository
-from cases.scope import DataScope, bind_scope
+from cases.kit.actor import Actor, ClinicScope, Role
+from cases.registry.api_keys import ApiClientService
+from cases.registry.repository import RepresentativeRepository
+from cases.tenancy import DataScope, bind_scope
 from core.settings import Settings
 
 ASYMMETRIC_ALGORITHMS = ["RS256", "ES256"]

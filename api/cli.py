@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
+import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def seed_demo(
     ] = 1,
 ) -> None:
     """Fill the database with a demo region built from the public facts of one real region."""
-    from cases.demo import seed_region
+    from api.demo import seed_region
     from core.db import create_engine, create_session_factory
 
     settings = load_settings()
@@ -261,7 +262,7 @@ def report(
 ) -> None:
     """Write the monthly report a fund sends upward."""
     from api.reports import ReportFormat, monthly_report, render
-    from cases.errors import DomainError
+    from cases.kit.errors import DomainError
     from core.db import create_engine, create_session_factory
 
     settings = load_settings()
@@ -301,7 +302,7 @@ CLI_ACTOR_LABEL = "cli"
 
 def run_in_session(work: Callable[[Any], Any]) -> Any:
     """Run `work(session)` in one committed transaction; a domain error is one red line."""
-    from cases.errors import DomainError
+    from cases.kit.errors import DomainError
     from core.db import create_engine, create_session_factory
 
     settings = load_settings()
@@ -324,7 +325,7 @@ def run_in_session(work: Callable[[Any], Any]) -> Any:
 
 
 def _cli_actor() -> Any:
-    from cases.actor import Actor, Role
+    from cases.kit.actor import Actor, Role
 
     return Actor(role=Role.ADMIN, label=CLI_ACTOR_LABEL)
 
@@ -339,7 +340,7 @@ def api_key_create(
     name: Annotated[str, typer.Option(help="What the key is for, e.g. the clinic's MIS.")] = "",
 ) -> None:
     """Issue a key for a clinic system; the key is shown once and stored only as a hash."""
-    from cases.api_keys import ApiClientService
+    from cases.registry.api_keys import ApiClientService
 
     secret = load_settings().api_key_secret
     issued = run_in_session(
@@ -355,7 +356,7 @@ def api_key_list(
     clinic: Annotated[str | None, typer.Option(help="Only this clinic's keys.")] = None,
 ) -> None:
     """Keys by prefix, with clinic, scopes and state (never the key itself)."""
-    from cases.api_keys import ApiClientService
+    from cases.registry.api_keys import ApiClientService
 
     secret = load_settings().api_key_secret
     clients = run_in_session(lambda session: ApiClientService(session, secret).listing(clinic))
@@ -370,7 +371,7 @@ def api_key_list(
 @api_key.command("revoke")
 def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.")]) -> None:
     """Revoke a key at once; requests with it get 401 from then on."""
-    from cases.api_keys import ApiClientService
+    from cases.registry.api_keys import ApiClientService
 
     secret = load_settings().api_key_secret
     run_in_session(lambda session: ApiClientService(session, secret).revoke(_cli_actor(), prefix))

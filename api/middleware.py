@@ -15,8 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import AuthenticationFailed, Authenticator
 from api.rate_limit import RateLimiter
-from cases.repository import session_lock
-from cases.scope import NOTHING, DataScope, bind_scope
+from cases.kit.repository import session_lock
+from cases.tenancy import NOTHING, DataScope, bind_scope
 from core.db import RequestTransaction
 
 log = structlog.get_logger("dispensary.request")

@@ -9,7 +9,8 @@ import io
 from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.statistics import REPORT_COLUMNS, Period, ReportRow, StatisticsService, report_rows
+from cases.statistics.report import REPORT_COLUMNS, ReportRow, report_rows
+from cases.statistics.service import Period, StatisticsService
 
 
 class ReportFormat(enum.StrEnum):

@@ -12,11 +12,13 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from cases.actor import Actor
-from cases.delivery import PostalBatches, ReminderDelivery, SmsReplies
-from cases.models import utcnow
-from cases.scope import DataScope, bind_scope
-from cases.validation import InvalidValue, normalize_phone
+from cases.kit.actor import Actor
+from cases.kit.columns import utcnow
+from cases.kit.errors import InvalidValue
+from cases.patients.validation import normalize_phone
+from cases.reminders.delivery import ReminderDelivery
+from cases.reminders.operations import PostalBatches, SmsReplies
+from cases.tenancy import DataScope, bind_scope
 from core.db import RequestTransaction
 from core.settings import Settings
 from reminders.gateway import SIGNATURE_HEADER, signature

@@ -32,8 +32,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.queries import CARD_CASES, CARD_VISITS, PATIENT_CARD, WORKLIST
-from cases.pagination import PageQuery
-from cases.repository import DriverStatement
+from cases.kit.paging import PageQuery
+from cases.reads.driver import DriverStatement
 
 OPEN_STATUSES = ["open", "in_progress"]
 
@@ -245,7 +245,7 @@ class CompiledPlan:
     def __init__(self) -> None:
         from sqlalchemy.dialects.postgresql.asyncpg import dialect
 
-        from cases.scope import DataScope
+        from cases.tenancy import DataScope
         from schema import schema
         from schema.compiled import node_statements
 
@@ -274,9 +274,10 @@ class CompiledPlan:
         when the floor first meets the owner: a few dozen owners in a run)."""
         found = self.pages.get((owner, first))
         if found is None:
-            from cases.models import WorkItem
-            from cases.pagination import PageRequest
-            from cases.repository import PageReader, WorkItemFilter, WorklistRepository
+            from cases.kit.paging import PageRequest
+            from cases.reads.pages import PageReader
+            from cases.worklist.models import WorkItem
+            from cases.worklist.repository import WorkItemFilter, WorklistRepository
 
             query = PageQuery(
                 WorklistRepository.listing(WorkItemFilter(owner_id=owner)),
@@ -289,9 +290,9 @@ class CompiledPlan:
 
 
 def _audit(request_id: str) -> dict[str, Any]:
-    from cases.actor import Actor, Role
-    from cases.models import utcnow
-    from cases.projection import audit_values
+    from cases.kit.actor import Actor, Role
+    from cases.kit.columns import utcnow
+    from cases.reads.projection import audit_values
 
     return audit_values(
         Actor(role=Role.ADMIN, label="admin:bench", request_id=request_id), utcnow()

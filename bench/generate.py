@@ -17,7 +17,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from cases.demo import (
+from api.demo import (
     CLINICS,
     DIAGNOSES,
     FEMALE_FIRST_NAMES,
@@ -27,7 +27,7 @@ from cases.demo import (
     SURNAMES,
     VISITS_PER_YEAR,
 )
-from cases.validation import enp_check_digit, name_search_key, snils_check_number
+from cases.patients.validation import enp_check_digit, name_search_key, snils_check_number
 
 # The region's "today": fixed, so that a seed gives the same rows whenever it is generated.
 ANCHOR: Final = date(2026, 11, 20)

@@ -37,7 +37,7 @@ def pinned_clock() -> datetime:
 
 
 def main(threads: int, run: str) -> None:
-    from cases.models import Channel
+    from cases.patients.models import Channel
     from core.broker import current_broker
     from core.logging import configure_logging
     from core.settings import get_settings

@@ -25,10 +25,10 @@ from bench.generate import ANCHOR, ANCHOR_AT, GRACE_DAYS, WINDOW_DAYS
 from bench.noop_worker import declare
 from bench.processes import API_SETTINGS, BENCH_API_KEY_SECRET, auth_headers
 from bench.queries import RECORD_VISITS, card_body, gid, worklist_body
-from cases.actor import Actor, ClinicScope, Role
-from cases.api_keys import ApiClientService
-from cases.models import MedicalOrganization
-from cases.service import MissedVisitScan
+from cases.kit.actor import Actor, ClinicScope, Role
+from cases.registry.api_keys import ApiClientService
+from cases.registry.models import MedicalOrganization
+from cases.supervision.scan import MissedVisitScan
 from core.broker import build_broker
 from core.db import create_engine, create_session_factory
 from core.rules import case_rules

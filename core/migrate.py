@@ -35,7 +35,7 @@ def downgrade(database_url: str, revision: str) -> None:
 
 async def load_reference_data(settings: Settings) -> None:
     """Rows the service ships as data (the supervision rules table); edits made since stay."""
-    from cases.service import SupervisionRuleService
+    from cases.supervision.rules import SupervisionRuleService
     from core.db import create_engine, create_session_factory
 
     engine = create_engine(settings)

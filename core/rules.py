@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from cases.policy import ReminderPolicy
-from cases.service import CaseRules
+from cases.reminders.policy import ReminderPolicy
+from cases.supervision.policy import CaseRules
 from core.settings import Settings
 
 

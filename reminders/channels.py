@@ -16,8 +16,9 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 import httpx
 
-from cases.delivery import Accepted, Courier, DeliveryFailed, OutgoingMessage, handed_over
-from cases.models import Channel, DeliveryError
+from cases.patients.models import Channel
+from cases.reminders.couriers import Accepted, Courier, DeliveryFailed, OutgoingMessage, handed_over
+from cases.reminders.models import DeliveryError
 from core.settings import Settings
 
 PERMANENT_HTTP = frozenset({400, 403, 404, 409, 410, 422})

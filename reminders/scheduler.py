@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from cases.models import utcnow
-from cases.repository import JobRunRepository
+from cases.kit.columns import utcnow
+from cases.kit.repository import JobRunRepository
 
 log = structlog.get_logger(__name__)
 

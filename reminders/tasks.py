@@ -12,10 +12,14 @@ import dramatiq
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.appeals import AppealDeadlineScan
-from cases.delivery import Courier, DeliveryLimits, Outcome, ReminderDelivery, ReminderDispatcher
-from cases.models import Channel, utcnow
-from cases.service import MissedVisitScan
+import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
+from cases.appeals.service import AppealDeadlineScan
+from cases.kit.columns import utcnow
+from cases.patients.models import Channel
+from cases.reminders.couriers import Courier, DeliveryLimits
+from cases.reminders.delivery import Outcome, ReminderDelivery
+from cases.reminders.dispatcher import ReminderDispatcher
+from cases.supervision.scan import MissedVisitScan
 from core.broker import current_broker
 from core.rules import case_rules
 from core.settings import Settings, get_settings

@@ -21,7 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
 from strawberry.types import ExecutionContext
 
-from cases.actor import Actor
+from cases.kit.actor import Actor
 from schema.compiled import CompiledExecution, CompiledReads
 from schema.cost import cost_errors, page_size_of
 from schema.errors import MaskUnexpectedErrors, log_errors

@@ -4,7 +4,7 @@ The general executor resolves an answer field by field: for a page of 50 work it
 patients, cases and visits, some 1,200 fields, each with its own resolver call, info object and
 completion, which costs ten times what the statements do. Most requests are the same few
 documents, and most of their fields are columns and relations of tables. For such a document
-this module plans, once, what each root field needs (`cases.projection.Shape`), and answers it
+this module plans, once, what each root field needs (`cases.reads.projection.Shape`), and answers it
 with the statements of that plan: the root list's page of ids (through the same `PageQuery`
 the resolver builds, with the caller's scope), then one statement that builds every node's JSON
 with everything below it, then the count if asked for. The answer goes out as the text the
@@ -68,12 +68,15 @@ from strawberry import relay
 from strawberry.extensions import SchemaExtension
 from strawberry.types.fields.resolver import StrawberryResolver
 
-from cases.audit import ReadAudit
-from cases.caching import ByObject
-from cases.errors import DomainError
-from cases.models import utcnow
-from cases.pagination import Page, PageQuery
-from cases.projection import (
+from cases.kit.audit import ReadAudit
+from cases.kit.caching import ByObject
+from cases.kit.columns import utcnow
+from cases.kit.errors import DomainError
+from cases.kit.paging import Page, PageQuery
+from cases.kit.repository import on_postgresql
+from cases.reads.driver import DriverStatement
+from cases.reads.pages import PageReader
+from cases.reads.projection import (
     MISSING_IN_TEXT,
     Column,
     Constant,
@@ -94,8 +97,7 @@ from cases.projection import (
     Unsupported,
     audit_values,
 )
-from cases.repository import DriverStatement, PageReader, on_postgresql
-from cases.scope import DataScope, scope_kind, scope_of, scope_values
+from cases.tenancy import DataScope, scope_kind, scope_of, scope_values
 from schema.context import Context
 from schema.ids import row_id
 from schema.loaders import SOURCES, AllOf, ById, CountOf, FirstN, FirstOf
@@ -184,7 +186,7 @@ class PageSize:
 @dataclass
 class Statements:
     """One shape's compiled statements, one per kind of scope, and the page sizes they take;
-    with `audit`, the statements record each read (`cases.audit.ReadAudit`)."""
+    with `audit`, the statements record each read (`cases.kit.audit.ReadAudit`)."""
 
     shape: Shape
     sizes: tuple[PageSize, ...]
@@ -818,7 +820,7 @@ def node_statements(
     dialect: sa.Dialect,
 ) -> dict[str, tuple[DriverStatement, dict[str, Any]]]:
     """Per root field of `document`, the statement a compiled read sends for its nodes and the
-    values it sends besides the ids (and a recorded read's `cases.projection.audit_values`): for
+    values it sends besides the ids (and a recorded read's `cases.reads.projection.audit_values`): for
     the benchmark's floor, which sends the same statements without this module."""
     request = CompiledReads().request(graphql_schema, parse(document), None, variables, None)
     found = {}

@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cases.actor import Actor
-from cases.service import CaseRules
+from cases.kit.actor import Actor
+from cases.supervision.policy import CaseRules
 from core.db import RequestTransaction
 from schema.loaders import Loaders
 

@@ -25,7 +25,7 @@ from graphql import (
     is_composite_type,
 )
 
-from cases.pagination import DEFAULT_PAGE_SIZE
+from cases.kit.paging import DEFAULT_PAGE_SIZE
 
 
 def page_size_of(value: Any) -> int | None:

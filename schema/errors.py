@@ -15,7 +15,7 @@ from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
-from cases import errors as domain
+from cases.kit import errors as domain
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from strawberry import relay
 
-from cases.errors import ValidationFailed
+from cases.kit.errors import ValidationFailed
 
 
 def row_id(global_id: relay.GlobalID, type_name: str, field: str) -> int:

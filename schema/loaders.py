@@ -15,34 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 from strawberry.dataloader import DataLoader
 
-from cases.models import (
-    Appeal,
-    ContactAttempt,
-    InformingEvent,
-    Insurer,
-    MedicalOrganization,
-    Patient,
-    QualityExamination,
-    Reminder,
-    Representative,
-    SupervisionCase,
-    Visit,
-    WorkItem,
-)
-from cases.repository import (
-    CASES_OF_PATIENT,
-    CONSENTS_OF_PATIENT,
-    CONTACTS_OF_PATIENT,
-    EXAMINATIONS_OF_APPEAL,
-    INFORMING_EVENTS_OF_PATIENT,
-    PLANNED_VISITS_OF_CASE,
-    REMINDERS_OF_PATIENT,
-    VISITS_OF_CASE,
-    ChildReader,
-    ChildRows,
-    QualityExaminationRepository,
-    Repository,
-)
+from cases.appeals.models import Appeal, QualityExamination
+from cases.appeals.repository import EXAMINATIONS_OF_APPEAL, QualityExaminationRepository
+from cases.kit.repository import ChildReader, ChildRows, Repository
+from cases.patients.models import Patient
+from cases.patients.repository import CONSENTS_OF_PATIENT
+from cases.registry.models import Insurer, MedicalOrganization, Representative
+from cases.reminders.models import InformingEvent, Reminder
+from cases.reminders.repository import INFORMING_EVENTS_OF_PATIENT, REMINDERS_OF_PATIENT
+from cases.supervision.models import SupervisionCase, Visit
+from cases.supervision.repository import CASES_OF_PATIENT, PLANNED_VISITS_OF_CASE, VISITS_OF_CASE
+from cases.worklist.models import ContactAttempt, WorkItem
+from cases.worklist.repository import CONTACTS_OF_PATIENT
 
 V = TypeVar("V")
 # A nested list asks for its first N items: the key is (parent id, N).

@@ -9,38 +9,27 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry import relay
 
-from cases.appeals import (
-    AppealDraft,
-    AppealService,
-    ExaminationOrder,
-    QualityExaminationService,
-)
-from cases.delivery import ReminderOperations
-from cases.errors import ValidationFailed
-from cases.models import (
+from cases.appeals.examinations import ExaminationOrder, QualityExaminationService
+from cases.appeals.models import (
     AppealChannel,
     AppealKind,
     AppealOutcome,
     AppealSubject,
-    CaseSource,
-    Channel,
-    CloseReason,
-    ContactMethod,
-    ContactOutcome,
     ExaminationKind,
     ExaminationOutcome,
     ExaminationReason,
-    Sex,
 )
-from cases.service import (
-    MAX_BATCH,
-    InsurerService,
-    PatientDraft,
-    PatientService,
-    SupervisionRuleService,
-    SupervisionService,
-    WorkItemService,
-)
+from cases.appeals.service import AppealDraft, AppealService
+from cases.kit.errors import ValidationFailed
+from cases.patients.models import Channel, Sex
+from cases.patients.service import PatientDraft, PatientService
+from cases.registry.service import InsurerService
+from cases.reminders.operations import ReminderOperations
+from cases.supervision.models import CaseSource, CloseReason
+from cases.supervision.rules import SupervisionRuleService
+from cases.supervision.service import MAX_BATCH, SupervisionService
+from cases.worklist.models import ContactMethod, ContactOutcome
+from cases.worklist.service import WorkItemService
 from schema.context import Context
 from schema.errors import (
     ConflictError,

@@ -9,7 +9,7 @@ for a new operation, add one line, e.g.
 
 Administrators pass every rule; the territorial fund is refused every mutation whatever the
 table says. Which rows a permitted caller then sees is the data scope's business
-(`cases.scope`), not this table's.
+(`cases.tenancy`), not this table's.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from graphql import FieldNode, GraphQLError, ValidationRule, get_named_type
 
-from cases.actor import Actor, ClinicScope, Role
+from cases.kit.actor import Actor, ClinicScope, Role
 
 
 @dataclass(frozen=True)

@@ -8,46 +8,30 @@ from datetime import date, datetime, timedelta
 import strawberry
 from strawberry import relay
 
-from cases.actor import Role
-from cases.appeals import AppealService, QualityExaminationService
-from cases.delivery import PostalBatches, ReminderOperations
-from cases.errors import PermissionDenied, ValidationFailed
-from cases.models import (
-    AppealKind,
-    AppealStatus,
-    CaseStatus,
-    Channel,
-    ExaminationStatus,
-    ReminderKind,
-    ReminderStatus,
-    VisitStatus,
-    WorkItemKind,
-    utcnow,
-)
-from cases.pagination import PageRequest, build_page
-from cases.repository import (
-    AppealFilter,
-    AppealOrder,
-    AuditFilter,
-    CaseFilter,
-    CaseOrder,
-    ExaminationFilter,
-    InformingFilter,
-    PatientFilter,
-    PatientOrder,
-    ReminderFilter,
-    VisitFilter,
-    WorkItemFilter,
-)
-from cases.service import (
-    AuditService,
-    InsurerService,
-    PatientService,
-    SupervisionRuleService,
-    SupervisionService,
-    WorkItemService,
-)
-from cases.statistics import Period, StatisticsService
+from cases.appeals.examinations import QualityExaminationService
+from cases.appeals.models import AppealKind, AppealStatus, ExaminationStatus
+from cases.appeals.repository import AppealFilter, AppealOrder, ExaminationFilter
+from cases.appeals.service import AppealService
+from cases.kit.actor import Role
+from cases.kit.audit import AuditFilter, AuditService
+from cases.kit.columns import utcnow
+from cases.kit.errors import PermissionDenied, ValidationFailed
+from cases.kit.paging import PageRequest, build_page
+from cases.patients.models import Channel
+from cases.patients.repository import PatientFilter, PatientOrder
+from cases.patients.service import PatientService
+from cases.registry.service import InsurerService
+from cases.reminders.models import ReminderKind, ReminderStatus
+from cases.reminders.operations import PostalBatches, ReminderOperations
+from cases.reminders.repository import InformingFilter, ReminderFilter
+from cases.statistics.service import Period, StatisticsService
+from cases.supervision.models import CaseStatus, VisitStatus
+from cases.supervision.repository import CaseFilter, CaseOrder, VisitFilter
+from cases.supervision.rules import SupervisionRuleService
+from cases.supervision.service import SupervisionService
+from cases.worklist.models import WorkItemKind
+from cases.worklist.repository import WorkItemFilter
+from cases.worklist.service import WorkItemService
 from schema.ids import optional_row_id, row_id
 from schema.relations import constant_count, nested_page
 from schema.relay import Connection

@@ -16,7 +16,7 @@ from typing import Any
 import strawberry
 from strawberry.dataloader import DataLoader
 
-from cases.pagination import Page, PageRequest, build_page
+from cases.kit.paging import Page, PageRequest, build_page
 from schema.relay import MISSING, RELATION, Connection, Info, Relation, cached, first_of, loader_of
 
 

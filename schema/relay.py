@@ -18,8 +18,8 @@ from strawberry.dataloader import DataLoader
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
 from strawberry.utils.str_converters import to_camel_case
 
-from cases.pagination import Page, PageQuery, PageRequest
-from cases.repository import PageReader
+from cases.kit.paging import Page, PageQuery, PageRequest
+from cases.reads.pages import PageReader
 from schema.context import Context
 
 NodeT = TypeVar("NodeT")

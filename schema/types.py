@@ -13,11 +13,17 @@ from strawberry import relay
 from strawberry.relay import to_base64
 from strawberry.scalars import JSON
 
-from cases import models
-from cases.actor import Role
-from cases.audit import CARD_READ, ReadAudit
-from cases.pagination import MAX_PAGE_SIZE
-from cases.service import PatientService
+from cases.appeals import models as appeals_models
+from cases.kit import models as kit_models
+from cases.kit.actor import Role
+from cases.kit.audit import CARD_READ, ReadAudit
+from cases.kit.paging import MAX_PAGE_SIZE
+from cases.patients import models as patients_models
+from cases.patients.service import PatientService
+from cases.registry import models as registry_models
+from cases.reminders import models as reminders_models
+from cases.supervision import models as supervision_models
+from cases.worklist import models as worklist_models
 from schema.context import Context
 from schema.relations import connection, every_row, one
 from schema.relay import Connection
@@ -25,31 +31,31 @@ from schema.relay import Connection
 Info = strawberry.Info[Context, Any]
 
 for _enum in (
-    models.Sex,
-    models.Channel,
-    models.CaseStatus,
-    models.CloseReason,
-    models.CaseSource,
-    models.VisitStatus,
-    models.ReminderKind,
-    models.ReminderStatus,
-    models.SkipReason,
-    models.WorkItemKind,
-    models.WorkItemStatus,
-    models.ContactMethod,
-    models.ContactOutcome,
-    models.DeliveryError,
-    models.InformingMethod,
-    models.InformingOutcome,
-    models.AppealChannel,
-    models.AppealKind,
-    models.AppealSubject,
-    models.AppealStatus,
-    models.AppealOutcome,
-    models.ExaminationKind,
-    models.ExaminationReason,
-    models.ExaminationStatus,
-    models.ExaminationOutcome,
+    patients_models.Sex,
+    patients_models.Channel,
+    supervision_models.CaseStatus,
+    supervision_models.CloseReason,
+    supervision_models.CaseSource,
+    supervision_models.VisitStatus,
+    reminders_models.ReminderKind,
+    reminders_models.ReminderStatus,
+    reminders_models.SkipReason,
+    worklist_models.WorkItemKind,
+    worklist_models.WorkItemStatus,
+    worklist_models.ContactMethod,
+    worklist_models.ContactOutcome,
+    reminders_models.DeliveryError,
+    reminders_models.InformingMethod,
+    reminders_models.InformingOutcome,
+    appeals_models.AppealChannel,
+    appeals_models.AppealKind,
+    appeals_models.AppealSubject,
+    appeals_models.AppealStatus,
+    appeals_models.AppealOutcome,
+    appeals_models.ExaminationKind,
+    appeals_models.ExaminationReason,
+    appeals_models.ExaminationStatus,
+    appeals_models.ExaminationOutcome,
     Role,
 ):
     strawberry.enum(_enum)
@@ -93,7 +99,7 @@ class ModelNode(ModelObject, relay.Node):
 
     loader_name: ClassVar[str]
     # What `on_read` records of each row read by id; a compiled read records the same in its
-    # statement (`cases.projection`).
+    # statement (`cases.reads.projection`).
     read_audit: ClassVar[ReadAudit | None] = None
 
     @classmethod
@@ -118,7 +124,7 @@ class Insurer(ModelNode):
     """An insurance medical organization (СМО)."""
 
     loader_name: ClassVar[str] = "insurer"
-    model: ClassVar[type[SQLModel]] = models.Insurer
+    model: ClassVar[type[SQLModel]] = registry_models.Insurer
     renamed: ClassVar[Mapping[str, str]] = {"registry_code": "code"}
     id: relay.NodeID[int]
     registry_code: str = strawberry.field(description="The insurer's registry code, e.g. VTB-MS.")
@@ -132,7 +138,7 @@ class MedicalOrganization(ModelNode):
     """A clinic (МО)."""
 
     loader_name: ClassVar[str] = "clinic"
-    model: ClassVar[type[SQLModel]] = models.MedicalOrganization
+    model: ClassVar[type[SQLModel]] = registry_models.MedicalOrganization
     renamed: ClassVar[Mapping[str, str]] = {"registry_code": "code"}
     id: relay.NodeID[int]
     registry_code: str
@@ -146,7 +152,7 @@ class Representative(ModelNode):
     """An insurance representative of level 1, 2 or 3."""
 
     loader_name: ClassVar[str] = "representative"
-    model: ClassVar[type[SQLModel]] = models.Representative
+    model: ClassVar[type[SQLModel]] = registry_models.Representative
     id: relay.NodeID[int]
     level: int
     last_name: str
@@ -163,8 +169,8 @@ class Representative(ModelNode):
 
 @strawberry.type
 class NotificationConsent(ModelObject):
-    model: ClassVar[type[SQLModel]] = models.NotificationConsent
-    channel: models.Channel
+    model: ClassVar[type[SQLModel]] = patients_models.NotificationConsent
+    channel: patients_models.Channel
     granted: bool
     changed_at: datetime
     method: str = strawberry.field(description="How it was given or withdrawn.")
@@ -173,10 +179,10 @@ class NotificationConsent(ModelObject):
 @strawberry.type
 class ContactAttempt(ModelNode):
     loader_name: ClassVar[str] = "contact_attempt"
-    model: ClassVar[type[SQLModel]] = models.ContactAttempt
+    model: ClassVar[type[SQLModel]] = worklist_models.ContactAttempt
     id: relay.NodeID[int]
-    method: models.ContactMethod
-    outcome: models.ContactOutcome
+    method: worklist_models.ContactMethod
+    outcome: worklist_models.ContactOutcome
     note: str | None
     attempted_at: datetime
     representative_id: strawberry.Private[int]
@@ -191,16 +197,16 @@ class Reminder(ModelNode):
     """One message to one patient on one channel; `status` tells where it is in the pipeline."""
 
     loader_name: ClassVar[str] = "reminder"
-    model: ClassVar[type[SQLModel]] = models.Reminder
+    model: ClassVar[type[SQLModel]] = reminders_models.Reminder
     id: relay.NodeID[int]
-    kind: models.ReminderKind
-    channel: models.Channel
+    kind: reminders_models.ReminderKind
+    channel: patients_models.Channel
     scheduled_for: datetime = strawberry.field(
         description="When it is due (moved to the patient's waking hours if it fell at night)."
     )
-    status: models.ReminderStatus
-    skip_reason: models.SkipReason | None
-    error: models.DeliveryError | None
+    status: reminders_models.ReminderStatus
+    skip_reason: reminders_models.SkipReason | None
+    error: reminders_models.DeliveryError | None
     last_error: str | None = strawberry.field(
         description="What the channel last answered: a status or code, for operators."
     )
@@ -240,13 +246,13 @@ class InformingEvent(ModelNode):
     """One attempt to inform a patient: its type, method and date, as the federal exchange records it."""
 
     loader_name: ClassVar[str] = "informing_event"
-    model: ClassVar[type[SQLModel]] = models.InformingEvent
+    model: ClassVar[type[SQLModel]] = reminders_models.InformingEvent
     id: relay.NodeID[int]
     kind: str = strawberry.field(
         description="The reminder kind, or `contact` for a representative's."
     )
-    method: models.InformingMethod
-    outcome: models.InformingOutcome
+    method: reminders_models.InformingMethod
+    outcome: reminders_models.InformingOutcome
     occurred_at: datetime
 
 
@@ -265,7 +271,7 @@ class Patient(ModelNode):
 
     loader_name: ClassVar[str] = "patient"
     read_audit: ClassVar[ReadAudit | None] = CARD_READ
-    model: ClassVar[type[SQLModel]] = models.Patient
+    model: ClassVar[type[SQLModel]] = patients_models.Patient
     id: relay.NodeID[int]
     enp: str = strawberry.field(description="ЕНП, 16 digits.")
     snils: str | None = strawberry.field(description="СНИЛС, 11 digits.")
@@ -273,7 +279,7 @@ class Patient(ModelNode):
     first_name: str
     middle_name: str | None
     birth_date: date
-    sex: models.Sex
+    sex: patients_models.Sex
     phone: str | None = strawberry.field(description="E.164.")
     phone_extra: str | None
     email: str | None
@@ -290,7 +296,7 @@ class Patient(ModelNode):
         await PatientService(context.session).read_cards(context.actor, rows)
 
     @classmethod
-    async def open_card(cls, info: Info, row: models.Patient) -> Self:
+    async def open_card(cls, info: Info, row: patients_models.Patient) -> Self:
         """The patient as one card: the read is recorded in the audit trail."""
         await cls.on_read(info.context, [row])
         return cls.from_model(row)
@@ -336,7 +342,7 @@ class SupervisionCase(ModelNode):
     """One patient under supervision for one diagnosis at one clinic."""
 
     loader_name: ClassVar[str] = "case"
-    model: ClassVar[type[SQLModel]] = models.SupervisionCase
+    model: ClassVar[type[SQLModel]] = supervision_models.SupervisionCase
     id: relay.NodeID[int]
     icd10: str
     physician_name: str | None
@@ -345,10 +351,10 @@ class SupervisionCase(ModelNode):
     plan_below_minimum: bool = strawberry.field(
         description="The clinic's plan has fewer visits than the rules table's minimum."
     )
-    status: models.CaseStatus
+    status: supervision_models.CaseStatus
     closed_on: date | None
-    close_reason: models.CloseReason | None
-    source: models.CaseSource
+    close_reason: supervision_models.CloseReason | None
+    source: supervision_models.CaseSource
     version: int
     patient_id: strawberry.Private[int]
     clinic_id: strawberry.Private[int]
@@ -387,12 +393,12 @@ class Visit(ModelNode):
     """A follow-up visit: a window to come in, and what happened."""
 
     loader_name: ClassVar[str] = "visit"
-    model: ClassVar[type[SQLModel]] = models.Visit
+    model: ClassVar[type[SQLModel]] = supervision_models.Visit
     id: relay.NodeID[int]
     window_start: date
     window_end: date
     appointment_at: datetime | None
-    status: models.VisitStatus
+    status: supervision_models.VisitStatus
     attended_on: date | None
     missed_at: datetime | None
     external_id: str | None = strawberry.field(description="The clinic's own id of the visit.")
@@ -407,12 +413,12 @@ class WorkItem(ModelNode):
     """Something a representative must act on."""
 
     loader_name: ClassVar[str] = "work_item"
-    model: ClassVar[type[SQLModel]] = models.WorkItem
+    model: ClassVar[type[SQLModel]] = worklist_models.WorkItem
     id: relay.NodeID[int]
-    kind: models.WorkItemKind
+    kind: worklist_models.WorkItemKind
     priority: int = strawberry.field(description="1 is the most urgent.")
     due_at: datetime
-    status: models.WorkItemStatus
+    status: worklist_models.WorkItemStatus
     resolution: str | None
     resolved_at: datetime | None
     created_at: datetime
@@ -442,7 +448,7 @@ class WorkItem(ModelNode):
 class SupervisionRule(ModelObject):
     """Minimum visits per year for an ICD-10 prefix, with where the row came from."""
 
-    model: ClassVar[type[SQLModel]] = models.SupervisionRule
+    model: ClassVar[type[SQLModel]] = supervision_models.SupervisionRule
     icd10_prefix: str
     min_visits_per_year: int
     specialty: str
@@ -478,7 +484,7 @@ class AuditEvent:
     request_id: str | None
 
     @classmethod
-    def from_model(cls, row: models.AuditEvent) -> Self:
+    def from_model(cls, row: kit_models.AuditEvent) -> Self:
         return cls(
             id=strawberry.ID(str(row.id)),
             occurred_at=row.occurred_at,
@@ -499,15 +505,15 @@ class Appeal(ModelNode):
     """A written or oral appeal (обращение) with its 59-ФЗ deadlines."""
 
     loader_name: ClassVar[str] = "appeal"
-    model: ClassVar[type[SQLModel]] = models.Appeal
+    model: ClassVar[type[SQLModel]] = appeals_models.Appeal
     id: relay.NodeID[int]
     received_at: datetime
     registered_at: datetime
-    channel: models.AppealChannel
-    kind: models.AppealKind
-    subject: models.AppealSubject
+    channel: appeals_models.AppealChannel
+    kind: appeals_models.AppealKind
+    subject: appeals_models.AppealSubject
     text: str
-    status: models.AppealStatus
+    status: appeals_models.AppealStatus
     registration_due: date = strawberry.field(
         description="3 calendar days after receipt (local date)."
     )
@@ -518,7 +524,7 @@ class Appeal(ModelNode):
     extension_notice: str | None = strawberry.field(description="How the person was told.")
     extended_at: datetime | None
     answer_text: str | None
-    outcome: models.AppealOutcome | None
+    outcome: appeals_models.AppealOutcome | None
     answered_at: datetime | None
     answered_on_time: bool | None
     closed_at: datetime | None
@@ -571,10 +577,10 @@ class QualityExamination(ModelNode):
     """An ЭКМП: an expert examination of the care a clinic gave."""
 
     loader_name: ClassVar[str] = "examination"
-    model: ClassVar[type[SQLModel]] = models.QualityExamination
+    model: ClassVar[type[SQLModel]] = appeals_models.QualityExamination
     id: relay.NodeID[int]
-    kind: models.ExaminationKind
-    reason: models.ExaminationReason | None = strawberry.field(
+    kind: appeals_models.ExaminationKind
+    reason: appeals_models.ExaminationReason | None = strawberry.field(
         description="Why a targeted examination was ordered; null for a scheduled one."
     )
     period_start: date
@@ -582,10 +588,10 @@ class QualityExamination(ModelNode):
     expert_name: str
     due_on: date
     ordered_at: datetime
-    status: models.ExaminationStatus
+    status: appeals_models.ExaminationStatus
     violation_codes: list[str]
     findings: str | None
-    outcome: models.ExaminationOutcome | None
+    outcome: appeals_models.ExaminationOutcome | None
     completed_at: datetime | None
     version: int
     insurer_id: strawberry.Private[int]
@@ -612,8 +618,8 @@ class CountByKey:
 
 @strawberry.type
 class ReminderCount:
-    channel: models.Channel
-    status: models.ReminderStatus
+    channel: patients_models.Channel
+    status: reminders_models.ReminderStatus
     count: int
 
 
@@ -670,8 +676,10 @@ class Statistics:
             cases_closed=figures.cases_closed,
             cases_closed_by_reason=_counts(figures.cases_closed_by_reason),
             visits_planned=figures.visits_due,
-            visits_attended=figures.visits_by_status.get(models.VisitStatus.ATTENDED, 0),
-            visits_missed=figures.visits_by_status.get(models.VisitStatus.MISSED, 0),
+            visits_attended=figures.visits_by_status.get(
+                supervision_models.VisitStatus.ATTENDED, 0
+            ),
+            visits_missed=figures.visits_by_status.get(supervision_models.VisitStatus.MISSED, 0),
             attendance_rate=figures.attendance_rate,
             reminders=[
                 ReminderCount(channel=channel, status=status, count=count)

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from api.app import create_app
 from api.auth import mint_development_token
 from core.db import create_engine
@@ -169,7 +170,7 @@ class RolledBackDatabase:
 @pytest.fixture
 async def db(database: Database) -> AsyncIterator[RolledBackDatabase]:
     """`statements` collects every statement the code under test sends: SQLAlchemy's, and those
-    run through asyncpg itself, which `cases.repository.on_driver` announces to the same event."""
+    run through asyncpg itself, which `cases.reads.driver.on_driver` announces to the same event."""
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -6,32 +6,29 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from cases.api_keys import hash_api_key
-from cases.models import (
-    ApiClient,
+from cases.appeals.models import (
     Appeal,
     AppealChannel,
     AppealKind,
     AppealOutcome,
     AppealStatus,
     AppealSubject,
-    AuditEvent,
     ExaminationKind,
+    QualityExamination,
+)
+from cases.kit.models import AuditEvent
+from cases.patients.models import Patient
+from cases.registry.api_keys import hash_api_key
+from cases.registry.models import ApiClient, Insurer, MedicalOrganization, Representative
+from cases.reminders.models import (
     InformingEvent,
     InformingMethod,
     InformingOutcome,
-    Insurer,
-    MedicalOrganization,
-    Patient,
-    QualityExamination,
     Reminder,
     ReminderStatus,
-    Representative,
-    SupervisionCase,
-    Visit,
-    WorkItem,
-    WorkItemKind,
 )
+from cases.supervision.models import SupervisionCase, Visit
+from cases.worklist.models import WorkItem, WorkItemKind
 from core.settings import Settings
 from tests.api.test_cases_api import gid
 from tests.conftest import ADMIN, FUND, RolledBackDatabase, bearer

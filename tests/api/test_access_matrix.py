@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from graphql import GraphQLObjectType, get_named_type, is_leaf_type, is_non_null_type
 
-from cases.actor import Actor, ClinicScope, Role
+from cases.kit.actor import Actor, ClinicScope, Role
 from schema import schema
 from schema.permissions import OPERATIONS, is_permitted
 from tests.api.access import build_world

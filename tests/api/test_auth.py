@@ -19,8 +19,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from api.app import create_app
 from api.auth import AuthenticationFailed, Authenticator, VerifiedTokens
-from cases.actor import Actor, Role
-from cases.api_keys import ApiClientService
+from cases.kit.actor import Actor, Role
+from cases.registry.api_keys import ApiClientService
 from tests.conftest import Database, RolledBackDatabase, app_settings, bearer
 from tests.factories import Region
 

@@ -7,7 +7,9 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import col
 
-from cases.models import AuditEvent, Reminder, ReminderStatus, Representative
+from cases.kit.models import AuditEvent
+from cases.registry.models import Representative
+from cases.reminders.models import Reminder, ReminderStatus
 from tests.api.test_cases_api import gid, open_case, register_patient, setup_region
 from tests.conftest import GraphQLClient, RolledBackDatabase
 from tests.factories import save

@@ -8,7 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cases.models import AuditEvent, Reminder, ReminderStatus, SupervisionCase, Visit, VisitStatus
+from cases.kit.models import AuditEvent
+from cases.reminders.models import Reminder, ReminderStatus
+from cases.supervision.models import SupervisionCase, Visit, VisitStatus
 from tests.conftest import GraphQLClient, RolledBackDatabase
 from tests.factories import Region, valid_enp
 

@@ -62,7 +62,7 @@ def test_api_key_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     # given: a migrated store with one clinic
     import asyncio
 
-    from cases.models import MedicalOrganization
+    from cases.registry.models import MedicalOrganization
     from core.db import create_engine, create_session_factory
     from core.migrate import upgrade
     from core.settings import Settings

@@ -34,38 +34,37 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col
 
 from api.app import create_app
+from api.demo import seed_region
 from bench import queries
-from cases.api_keys import hash_api_key
-from cases.demo import seed_region
-from cases.models import (
-    ApiClient,
+from cases.appeals.models import (
     Appeal,
     AppealKind,
-    AuditEvent,
-    Channel,
-    ContactAttempt,
-    ContactMethod,
-    ContactOutcome,
     ExaminationKind,
     ExaminedCase,
+    QualityExamination,
+)
+from cases.kit.models import AuditEvent
+from cases.patients.models import Channel, Patient
+from cases.reads.projection import ProjectionReader
+from cases.registry.api_keys import hash_api_key
+from cases.registry.models import ApiClient, Insurer, MedicalOrganization, Representative
+from cases.reminders.models import (
     InformingEvent,
     InformingMethod,
     InformingOutcome,
-    Insurer,
-    MedicalOrganization,
-    Patient,
-    QualityExamination,
     Reminder,
     ReminderKind,
     ReminderStatus,
-    Representative,
-    SupervisionCase,
-    Visit,
+)
+from cases.supervision.models import SupervisionCase, Visit
+from cases.worklist.models import (
+    ContactAttempt,
+    ContactMethod,
+    ContactOutcome,
     WorkItem,
     WorkItemKind,
     WorkItemStatus,
 )
-from cases.projection import ProjectionReader
 from core.db import create_engine, create_session_factory
 from schema import schema as graphql_schema
 from schema.compiled import OTHER_REASONS, CompiledReads

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cases.models import AuditEvent, Insurer
+from cases.kit.models import AuditEvent
+from cases.registry.models import Insurer
 from tests.conftest import GraphQLClient, RolledBackDatabase
 
 REGISTER_INSURER = """

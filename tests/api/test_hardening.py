@@ -10,7 +10,7 @@ from dramatiq.brokers.stub import StubBroker
 
 from api.app import create_app
 from api.rate_limit import RateLimiter
-from cases.actor import Actor, Role
+from cases.kit.actor import Actor, Role
 from schema import build_schema
 from tests.conftest import ADMIN, FUND, Database, GraphQLClient, RolledBackDatabase, app_settings
 

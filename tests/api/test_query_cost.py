@@ -7,18 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from cases.models import (
-    AppealKind,
-    Channel,
+from cases.appeals.models import AppealKind, ExaminationKind, ExaminationReason, QualityExamination
+from cases.patients.models import Channel, NotificationConsent
+from cases.reminders.models import Reminder, ReminderKind
+from cases.worklist.models import (
     ContactAttempt,
     ContactMethod,
     ContactOutcome,
-    ExaminationKind,
-    ExaminationReason,
-    NotificationConsent,
-    QualityExamination,
-    Reminder,
-    ReminderKind,
     WorkItem,
     WorkItemKind,
 )

@@ -10,16 +10,11 @@ import httpx
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from cases.delivery import ReminderDelivery
-from cases.models import (
-    Channel,
-    InformingOutcome,
-    NotificationConsent,
-    Reminder,
-    ReminderStatus,
-    utcnow,
-)
-from cases.service import CaseRules
+from cases.kit.columns import utcnow
+from cases.patients.models import Channel, NotificationConsent
+from cases.reminders.delivery import ReminderDelivery
+from cases.reminders.models import InformingOutcome, Reminder, ReminderStatus
+from cases.supervision.policy import CaseRules
 from core.settings import Settings
 from reminders.channels import SmsGatewayCourier
 from reminders.gateway import SIGNATURE_HEADER, signature

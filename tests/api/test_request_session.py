@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from api.middleware import DatabaseSessionMiddleware, RequestIdMiddleware
-from cases.models import Insurer
+from cases.registry.models import Insurer
 from core.db import RequestTransaction, create_engine, create_session_factory
 from core.settings import Settings
 

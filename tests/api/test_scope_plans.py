@@ -1,6 +1,6 @@
 """A scoped caller's statements read rows of their answer, not the whole of their insurer.
 
-Every table of a patient's data is narrowed to the caller's scope (`cases.scope.row_rules`).
+Every table of a patient's data is narrowed to the caller's scope (`cases.tenancy.row_rules`).
 Written as a list of the scope's patients, a rule made PostgreSQL read every patient of the
 insurer wherever it could not turn the list into a join (under an OR, in the nested selects of
 a compiled read): a representative's worklist took 40 times the administrator's time at
@@ -25,10 +25,14 @@ from api.app import create_app
 from bench import queries
 from bench.generate import generate
 from bench.queries import gid
-from cases.caching import ByObject
-from cases.models import ContactAttempt, Patient, Representative, SupervisionCase, Visit, WorkItem
-from cases.repository import DriverStatements, PageReader
-from cases.scope import DataScope, implied_by_parent, row_rules
+from cases.kit.caching import ByObject
+from cases.patients.models import Patient
+from cases.reads.driver import DriverStatements
+from cases.reads.pages import PageReader
+from cases.registry.models import Representative
+from cases.supervision.models import SupervisionCase, Visit
+from cases.tenancy import DataScope, implied_by_parent, row_rules
+from cases.worklist.models import ContactAttempt, WorkItem
 from core.db import create_engine, create_session_factory
 from tests.conftest import app_settings, bearer, migrated_postgres_database
 

@@ -103,7 +103,7 @@ async def _due_reminder(folder: Path) -> None:
     """A patient in a zone where it is daytime now, with an SMS reminder due a minute ago."""
     from datetime import timedelta
 
-    from cases.models import utcnow
+    from cases.kit.columns import utcnow
     from core.db import create_engine, create_session_factory
     from core.settings import Settings
     from tests.factories import Region, daytime_zone

@@ -9,19 +9,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from cases.errors import PermissionDenied
-from cases.models import (
-    AuditEvent,
-    Channel,
-    DeskHours,
-    Patient,
-    ReminderStatus,
-    Representative,
-    SupervisionCase,
-    Visit,
-    utcnow,
-)
-from cases.scope import SCOPE_INSURER, DataScope, bind_scope
+from cases.kit.columns import utcnow
+from cases.kit.errors import PermissionDenied
+from cases.kit.models import AuditEvent
+from cases.patients.models import Channel, Patient
+from cases.registry.models import DeskHours, Representative
+from cases.reminders.models import ReminderStatus
+from cases.supervision.models import SupervisionCase, Visit
+from cases.tenancy import SCOPE_INSURER, DataScope, bind_scope
 from core.settings import Settings
 from schema.loaders import Loaders
 from tests.api.access import World, build_world

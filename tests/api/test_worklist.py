@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from cases.demo import seed_region
-from cases.service import MissedVisitScan
+from api.demo import seed_region
+from cases.supervision.scan import MissedVisitScan
 from tests.api.test_cases_api import gid
 from tests.api.test_query_cost import caseload
 from tests.conftest import GraphQLClient, RolledBackDatabase

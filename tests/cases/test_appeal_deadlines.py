@@ -8,25 +8,23 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from cases.actor import Actor, Role
-from cases.appeals import AppealDeadlineScan, AppealDraft, AppealService
-from cases.errors import InvalidState, ValidationFailed
-from cases.models import (
+from cases.appeals.models import (
     AppealChannel,
     AppealKind,
     AppealOutcome,
     AppealStatus,
     AppealSubject,
-    WorkItem,
-    WorkItemKind,
-    WorkItemStatus,
 )
-from cases.policy import (
+from cases.appeals.policy import (
     AppealDeadlineStage,
     appeal_deadline_stage,
     appeal_deadlines,
     extended_answer_due,
 )
+from cases.appeals.service import AppealDeadlineScan, AppealDraft, AppealService
+from cases.kit.actor import Actor, Role
+from cases.kit.errors import InvalidState, ValidationFailed
+from cases.worklist.models import WorkItem, WorkItemKind, WorkItemStatus
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
 

@@ -1,4 +1,4 @@
-"""Tests for cases.demo: the demo region is complete, valid and the same for the same seed."""
+"""Tests for api.demo: the demo region is complete, valid and the same for the same seed."""
 
 from __future__ import annotations
 
@@ -14,18 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from cases.demo import TFOMS_CONTACT_CENTRE, seed_region
-from cases.models import (
-    CaseStatus,
-    Insurer,
-    Patient,
-    Representative,
-    Sex,
-    SupervisionCase,
-    Visit,
-    VisitStatus,
+from api.demo import TFOMS_CONTACT_CENTRE, seed_region
+from cases.patients.models import Patient, Sex
+from cases.patients.validation import (
+    name_search_key,
+    normalize_enp,
+    normalize_phone,
+    normalize_snils,
 )
-from cases.validation import name_search_key, normalize_enp, normalize_phone, normalize_snils
+from cases.registry.models import Insurer, Representative
+from cases.supervision.models import CaseStatus, SupervisionCase, Visit, VisitStatus
 from core.db import create_engine, create_session_factory
 from core.migrate import upgrade
 from core.settings import Settings

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
-from cases.models import WorkItem, WorkItemKind
-from cases.repository import DriverStatement, DriverStatements, _compile, _takes_every_value
+from cases.reads.driver import DriverStatement, DriverStatements, _compile, _takes_every_value
+from cases.worklist.models import WorkItem, WorkItemKind
 
 WORK_ITEM = WorkItem.__table__
 MOSCOW = timezone(timedelta(hours=3))

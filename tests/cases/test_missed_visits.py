@@ -9,22 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from cases.models import (
-    Channel,
-    Insurer,
-    MedicalOrganization,
-    NotificationConsent,
-    Patient,
-    Reminder,
-    ReminderKind,
-    Representative,
-    SupervisionCase,
-    Visit,
-    VisitStatus,
-    WorkItem,
-    WorkItemKind,
-)
-from cases.service import MissedVisitScan
+from cases.patients.models import Channel, NotificationConsent, Patient
+from cases.registry.models import Insurer, MedicalOrganization, Representative
+from cases.reminders.models import Reminder, ReminderKind
+from cases.supervision.models import SupervisionCase, Visit, VisitStatus
+from cases.supervision.scan import MissedVisitScan
+from cases.worklist.models import WorkItem, WorkItemKind
 from core.db import create_session_factory
 from tests.conftest import Database, RolledBackDatabase
 from tests.factories import Region, save

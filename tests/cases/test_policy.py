@@ -9,25 +9,25 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from cases.models import Channel, ReminderKind
-from cases.policy import (
+from cases.patients.models import Channel
+from cases.reminders.models import ReminderKind
+from cases.reminders.policy import (
     MESSAGE_TEMPLATES,
     Reachability,
     ReminderPolicy,
-    SupervisionRuleRow,
-    add_months,
     first_channel,
-    load_supervision_rules,
-    match_rule,
     next_allowed_send_time,
-    next_window_after,
-    plan_visit_windows,
     reminders_after_miss,
     reminders_for_visit,
     render,
-    resolve_visits_per_year,
     sms_segments,
-    window_days,
+)
+from cases.supervision.policy import add_months, next_window_after, plan_visit_windows, window_days
+from cases.supervision.rules import (
+    SupervisionRuleRow,
+    load_supervision_rules,
+    match_rule,
+    resolve_visits_per_year,
 )
 
 MOSCOW = ZoneInfo("Europe/Moscow")

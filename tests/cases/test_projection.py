@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cases.models import UtcDateTime
-from cases.pagination import SortKey, encode_cursor
-from cases.projection import cursor
+from cases.kit.columns import UtcDateTime
+from cases.kit.paging import SortKey, encode_cursor
+from cases.reads.projection import cursor
 from core.db import create_engine
 from core.settings import Settings
 

@@ -5,26 +5,22 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from cases.models import (
+from cases.appeals.models import (
     AppealKind,
     AppealOutcome,
     AppealStatus,
-    Channel,
-    CloseReason,
-    ContactAttempt,
-    ContactMethod,
-    ContactOutcome,
     ExaminationKind,
     ExaminationOutcome,
     ExaminationStatus,
     QualityExamination,
-    Reminder,
-    ReminderKind,
-    ReminderStatus,
-    Representative,
-    VisitStatus,
 )
-from cases.statistics import Period, StatisticsService, report_rows
+from cases.patients.models import Channel
+from cases.registry.models import Representative
+from cases.reminders.models import Reminder, ReminderKind, ReminderStatus
+from cases.statistics.report import report_rows
+from cases.statistics.service import Period, StatisticsService
+from cases.supervision.models import CloseReason, VisitStatus
+from cases.worklist.models import ContactAttempt, ContactMethod, ContactOutcome
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region, save
 

@@ -1,11 +1,11 @@
-"""Tests for cases.validation: ЕНП, СНИЛС, phone, ICD-10, names, search keys, e-mail."""
+"""Tests for cases.patients.validation: ЕНП, СНИЛС, phone, ICD-10, names, search keys, e-mail."""
 
 from __future__ import annotations
 
 import pytest
 
-from cases.validation import (
-    InvalidValue,
+from cases.kit.errors import InvalidValue
+from cases.patients.validation import (
     enp_check_digit,
     name_search_key,
     normalize_email,

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from cases.repository import DriverStatement, on_driver
+from cases.reads.driver import DriverStatement, on_driver
 from core.db import create_engine
 from core.settings import Settings
 

@@ -9,9 +9,8 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
-import cases.models  # noqa: F401 - registers the tables on the metadata
+from cases.metadata import metadata
 from core.db import create_engine
 from core.migrate import downgrade, upgrade
 from core.settings import Settings
@@ -46,7 +45,7 @@ def run(url: str, inspect: Any) -> Any:
 
 def drift(connection: sa.Connection) -> list[Any]:
     context = MigrationContext.configure(connection, opts={"compare_type": True})
-    return list(compare_metadata(context, SQLModel.metadata))
+    return list(compare_metadata(context, metadata))
 
 
 def table_names(connection: sa.Connection) -> set[str]:
@@ -59,7 +58,7 @@ def test_upgrade_matches_the_models(fresh_url: str) -> None:
 
     # then
     assert run(fresh_url, drift) == []
-    assert run(fresh_url, table_names) == set(SQLModel.metadata.tables)
+    assert run(fresh_url, table_names) == set(metadata.tables)
 
 
 def test_downgrade_to_base_and_up_again(fresh_url: str) -> None:

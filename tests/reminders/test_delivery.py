@@ -10,16 +10,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.actor import Actor, Role
-from cases.delivery import (
-    DeliveryLimits,
-    Outcome,
-    PostalBatches,
-    ReminderDelivery,
-    ReminderDispatcher,
-)
-from cases.models import (
-    Channel,
+from cases.kit.actor import Actor, Role
+from cases.patients.models import Channel
+from cases.patients.service import PatientService
+from cases.reminders.couriers import DeliveryLimits
+from cases.reminders.delivery import Outcome, ReminderDelivery
+from cases.reminders.dispatcher import ReminderDispatcher
+from cases.reminders.models import (
     DeliveryError,
     InformingEvent,
     InformingMethod,
@@ -28,12 +25,11 @@ from cases.models import (
     ReminderKind,
     ReminderStatus,
     SkipReason,
-    Visit,
-    VisitStatus,
-    WorkItem,
-    WorkItemKind,
 )
-from cases.service import CaseRules, PatientService
+from cases.reminders.operations import PostalBatches
+from cases.supervision.models import Visit, VisitStatus
+from cases.supervision.policy import CaseRules
+from cases.worklist.models import WorkItem, WorkItemKind
 from reminders.channels import SmsGatewayCourier, SmtpCourier
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region

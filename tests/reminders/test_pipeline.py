@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from cases.models import Reminder, ReminderStatus, Visit, VisitStatus
+from cases.reminders.models import Reminder, ReminderStatus
+from cases.supervision.models import Visit, VisitStatus
 from core.broker import install_broker
 from core.db import create_engine, create_session_factory
 from core.settings import Settings, get_settings, use_settings

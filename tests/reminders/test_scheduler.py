@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col
 
-from cases.models import JobRun
+from cases.kit.models import JobRun
 from core.db import create_session_factory
 from reminders.scheduler import PeriodicJob, Scheduler
 from tests.conftest import Database, RolledBackDatabase

@@ -6,7 +6,7 @@ client reads), a constant, a related row (`Related`) or a page of child rows (`P
 `ProjectionReader.compile` turns a shape into one SELECT that returns the JSON of the rows with
 the ids it is given, in their order; the statement is compiled once and run with new values
 (ids, page sizes, the caller's scope) each time. Every table it reads is narrowed by the
-caller's data scope (`cases.scope.row_rules`), as every ORM statement is.
+caller's data scope (`cases.tenancy.row_rules`), as every ORM statement is.
 
 What the JSON must look like is the caller's business (`schema.compiled` builds shapes from
 GraphQL documents): this module knows tables, formats and pages, not GraphQL.
@@ -27,24 +27,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import SQLModel
 
-from cases.actor import Actor
-from cases.audit import ReadAudit
-from cases.models import AuditEvent, UtcDateTime
-from cases.pagination import SortKey
-from cases.repository import ChildRows, DriverStatement, on_driver
-from cases.scope import DataScope, RowRule, implied_by_parent, kind_rules
+from cases.kit.actor import Actor
+from cases.kit.audit import ReadAudit
+from cases.kit.columns import UtcDateTime
+from cases.kit.models import AuditEvent
+from cases.kit.paging import SortKey
+from cases.kit.repository import ChildRows
+from cases.reads.driver import DriverStatement, on_driver
+from cases.tenancy import DataScope, RowRule, implied_by_parent, kind_rules
 
 # What a required value that turned out null becomes: a JSON string no column can hold
 # (PostgreSQL text never contains NUL), so the caller finds it in the text and answers the
 # request another way. The general GraphQL executor reports such a null as an error.
 MISSING: Final = '"\\u0000"'
+
+
 MISSING_IN_TEXT: Final = "\\u0000"
+
 
 # What a constant written into a statement may hold: no quote, backslash or percent sign.
 _SAFE = re.compile(r"^[^'\\%\x00]*$")
 
 
 _NEWLINE: Final = sa.literal_column("chr(10)", sa.Text)
+
+
 _MISSING_JSON: Final[sa.ColumnElement[Any]] = sa.literal_column(f"'{MISSING}'::json")
 
 
@@ -103,7 +110,7 @@ class Row:
 
 @dataclass(frozen=True)
 class Cursor:
-    """An item's cursor, as `cases.pagination.encode_cursor` writes it."""
+    """An item's cursor, as `cases.kit.paging.encode_cursor` writes it."""
 
     key: str
 
@@ -194,7 +201,7 @@ def base64_text(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
 
 
 def cursor(keys: Sequence[SortKey], table: sa.FromClause) -> sa.ColumnElement[str]:
-    """The cursor of a row of `table`, as `cases.pagination.encode_cursor` writes it for the
+    """The cursor of a row of `table`, as `cases.kit.paging.encode_cursor` writes it for the
     values of `keys`: URL-safe base64, unpadded, of the compact JSON array of the values."""
     parts: list[Any] = [_text("[")]
     for position, key in enumerate(keys):
@@ -493,7 +500,7 @@ class ProjectionReader:
         (measured: planning was half of a card's server time); a single id it plans once.
 
         With `audit`, the same statement records the read of every row it answers in the audit
-        trail (`cases.audit.ReadAudit`; the values `audit_values` gives), but of a document that
+        trail (`cases.kit.audit.ReadAudit`; the values `audit_values` gives), but of a document that
         came out with a required value missing: its caller answers that request another way,
         which records the read itself."""
         rules = kind_rules(scope)

@@ -25,49 +25,62 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col
 
-from cases.models import (
+from cases.patients.models import Channel, NotificationConsent, Patient, Sex
+from cases.patients.validation import (
+    enp_check_digit,
+    name_search_key,
+    normalize_phone,
+    snils_check_number,
+)
+from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Representative
+from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
+from cases.supervision.models import (
     CaseSource,
     CaseStatus,
-    Channel,
     CloseReason,
-    ContactAttempt,
-    ContactMethod,
-    ContactOutcome,
-    DeskHours,
-    Insurer,
-    MedicalOrganization,
-    NotificationConsent,
-    Patient,
-    Reminder,
-    ReminderKind,
-    ReminderStatus,
-    Representative,
-    Sex,
-    SkipReason,
     SupervisionCase,
     Visit,
     VisitStatus,
+)
+from cases.worklist.models import (
+    ContactAttempt,
+    ContactMethod,
+    ContactOutcome,
     WorkItem,
     WorkItemStatus,
 )
-from cases.policy import missed_visit_dedup_key, missed_visit_work_item
-from cases.validation import enp_check_digit, name_search_key, normalize_phone, snils_check_number
-
-__all__ = ["TFOMS_CONTACT_CENTRE", "seed_region"]
+from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item
 
 TFOMS_CONTACT_CENTRE: Final = normalize_phone("8-800-707-11-35")
 
+
 REGION_TIME_ZONE: Final = "Europe/Moscow"
+
+
 _ZONE: Final = ZoneInfo(REGION_TIME_ZONE)
+
+
 # Representatives per level in the region, as published.
 LEVEL_COUNTS: Final = {1: 86, 2: 45, 3: 12}
+
+
 PATIENTS_PER_TRANSACTION: Final = 500
+
+
 # The missed-visit scan's default grace period (Settings.grace_period_days).
 GRACE_DAYS: Final = 7
+
+
 WINDOW_DAYS: Final = 30
+
+
 # Stands for a foreign key that is filled in once the referenced row has an id.
 _UNSAVED: Final = 0
+
+
 _SEED_ACTOR: Final = "seed-demo"
+
+
 # The keys of seed_region's answer: tables, in the order they are filled.
 TABLES: Final = (
     "insurers",
@@ -82,6 +95,8 @@ TABLES: Final = (
     "work_items",
     "contact_attempts",
 )
+
+
 _T = TypeVar("_T")
 
 
@@ -116,15 +131,34 @@ class _Town:
 
 
 _STAVROPOL: Final = _Town("г. Ставрополь", "3550", "8652")
+
+
 _PYATIGORSK: Final = _Town("г. Пятигорск", "3575", "8793")
+
+
 _KISLOVODSK: Final = _Town("г. Кисловодск", "3577", "87937")
+
+
 _ESSENTUKI: Final = _Town("г. Ессентуки", "3576", "87934")
+
+
 _NEVINNOMYSSK: Final = _Town("г. Невинномысск", "3571", "86554")
+
+
 _MIKHAILOVSK: Final = _Town("г. Михайловск", "3562", "86553")
+
+
 _MINVODY: Final = _Town("г. Минеральные Воды", "3572", "87922")
+
+
 _GEORGIEVSK: Final = _Town("г. Георгиевск", "3578", "87951")
+
+
 _BUDYONNOVSK: Final = _Town("г. Будённовск", "3568", "86559")
+
+
 _IZOBILNY: Final = _Town("г. Изобильный", "3561", "86545")
+
 
 # (name, town, relative size of the attached population)
 CLINICS: Final = (
@@ -144,6 +178,8 @@ CLINICS: Final = (
     ("ГБУЗ СК «Будённовская районная больница»", _BUDYONNOVSK, 3),
     ("ГБУЗ СК «Изобильненская районная больница»", _IZOBILNY, 3),
 )
+
+
 STREETS: Final = (
     "ул. Ленина",
     "ул. Мира",
@@ -159,6 +195,7 @@ STREETS: Final = (
     "ул. 50 лет ВЛКСМ",
 )
 
+
 # Masculine forms; _surname() derives the feminine one. Surnames in -ко and -ян do not change.
 SURNAMES: Final = (
     "Иванов", "Петров", "Смирнов", "Кузнецов", "Попов", "Васильев", "Соколов", "Михайлов",
@@ -169,16 +206,22 @@ SURNAMES: Final = (
     "Шевченко", "Бондаренко", "Ткаченко", "Кравченко", "Коваленко", "Лысенко",
     "Арутюнян", "Саркисян", "Григорян",
 )  # fmt: skip
+
+
 MALE_FIRST_NAMES: Final = (
     "Александр", "Сергей", "Владимир", "Николай", "Андрей", "Алексей", "Виктор", "Юрий",
     "Михаил", "Иван", "Дмитрий", "Геннадий", "Анатолий", "Пётр", "Василий", "Григорий",
     "Евгений", "Олег",
 )  # fmt: skip
+
+
 FEMALE_FIRST_NAMES: Final = (
     "Наталья", "Елена", "Ольга", "Татьяна", "Светлана", "Ирина", "Людмила", "Галина",
     "Валентина", "Надежда", "Любовь", "Нина", "Марина", "Анна", "Тамара", "Лидия", "Алёна",
     "Юлия",
 )  # fmt: skip
+
+
 # (male, female) patronymics from the same father's name.
 PATRONYMICS: Final = (
     ("Александрович", "Александровна"),
@@ -197,6 +240,8 @@ PATRONYMICS: Final = (
     ("Алексеевич", "Алексеевна"),
     ("Ильич", "Ильинична"),
 )
+
+
 _TRANSLIT: Final = str.maketrans(
     {
         "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
@@ -206,6 +251,7 @@ _TRANSLIT: Final = str.maketrans(
         "я": "ya",
     }
 )  # fmt: skip
+
 
 # Chronic conditions common under dispensary supervision, with relative frequency.
 DIAGNOSES: Final = (
@@ -220,7 +266,11 @@ DIAGNOSES: Final = (
     ("J44.9", 6),  # COPD
     ("J45.9", 5),  # asthma
 )
+
+
 VISITS_PER_YEAR: Final = ((1, 30), (2, 35), (3, 10), (4, 25))
+
+
 CLOSE_REASONS: Final = (
     (CloseReason.MOVED_AWAY, 30),
     (CloseReason.TRANSFERRED, 25),
@@ -229,15 +279,16 @@ CLOSE_REASONS: Final = (
     (CloseReason.RECOVERED, 10),
     (CloseReason.DECEASED, 10),
 )
+
+
 MOBILE_PREFIXES: Final = ("918", "928", "961", "962", "988", "905", "906")
+
+
 RESOLUTIONS: Final = (
     (ContactOutcome.WILL_ATTEND, "Дозвонились, пациент записан на приём"),
     (ContactOutcome.REACHED, "Дозвонились, пациент придёт в следующее окно"),
     (ContactOutcome.REFUSED, "Пациент отказался от визита, разъяснены последствия"),
 )
-
-
-# --- Plans: the rows of one patient, generated before their ids exist ---------------------
 
 
 @dataclass
@@ -344,9 +395,6 @@ def _address(rng: random.Random, town: _Town, flat: bool) -> str:
     return f"{postcode}, Ставропольский край, {town.name}, {house}{suffix}"
 
 
-# --- Reference data ---------------------------------------------------------------------
-
-
 async def _seed_reference(
     session: AsyncSession, rng: random.Random, today: date, counts: Counter[str]
 ) -> _Region:
@@ -440,9 +488,6 @@ async def _seed_reference(
             for spec, insurer in zip(INSURERS, insurers, strict=True)
         ],
     )
-
-
-# --- Patients and everything hanging off them --------------------------------------------
 
 
 class _PatientGenerator:

@@ -8,36 +8,13 @@ from typing import Final
 
 import phonenumbers
 
-__all__ = [
-    "InvalidValue",
-    "enp_check_digit",
-    "name_search_key",
-    "normalize_email",
-    "normalize_enp",
-    "normalize_icd10",
-    "normalize_name",
-    "normalize_phone",
-    "normalize_snils",
-    "snils_check_number",
-]
-
-
-class InvalidValue(ValueError):
-    """A client-supplied value failed validation.
-
-    ``message`` is a short English sentence meant for the API client; it never
-    contains the rejected personal value itself.
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
+from cases.kit.errors import InvalidValue
 
 # Whitespace (incl. NBSP) and the hyphen/dash characters people paste from
 # office documents are treated as separators in numeric identifiers.
 _SEPARATORS: Final = re.compile(r"[\s\-\u2010\u2011\u2012\u2013\u2212]+")
+
+
 _ASCII_DIGITS: Final = re.compile(r"[0-9]+")
 
 
@@ -49,8 +26,6 @@ def _is_ascii_digits(value: str, length: int) -> bool:
     # str.isdigit() would also accept e.g. "²" or Arabic-Indic digits.
     return len(value) == length and _ASCII_DIGITS.fullmatch(value) is not None
 
-
-# --- ЕНП (единый номер полиса ОМС) -------------------------------------------
 
 ENP_LENGTH: Final = 16
 
@@ -81,9 +56,9 @@ def normalize_enp(value: str, field: str = "enp") -> str:
     return digits
 
 
-# --- СНИЛС -------------------------------------------------------------------
-
 SNILS_LENGTH: Final = 11
+
+
 # Check numbers are only defined for numbers above 001-001-998.
 _SNILS_CHECKED_ABOVE: Final = 1_001_998
 
@@ -115,9 +90,6 @@ def normalize_snils(value: str, field: str = "snils") -> str:
     return digits
 
 
-# --- Phone -------------------------------------------------------------------
-
-
 def normalize_phone(value: str, field: str = "phone", region: str = "RU") -> str:
     """Return the number in E.164 form (e.g. "+78003332225"), or raise InvalidValue.
 
@@ -140,8 +112,6 @@ def normalize_phone(value: str, field: str = "phone", region: str = "RU") -> str
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-# --- ICD-10 ------------------------------------------------------------------
-
 # Only Latin letters: a Cyrillic look-alike ("А10", "Е11") is a typing mistake.
 _ICD10: Final = re.compile(r"[A-Za-z][0-9]{2}(?:\.[0-9]{1,2})?")
 
@@ -158,8 +128,6 @@ def normalize_icd10(value: str, field: str = "icd10") -> str:
         )
     return code.upper()
 
-
-# --- Names -------------------------------------------------------------------
 
 NAME_MAX_LENGTH: Final = 100
 
@@ -189,8 +157,6 @@ def name_search_key(*parts: str | None) -> str:
         words.extend(text.split())
     return " ".join(words)
 
-
-# --- E-mail ------------------------------------------------------------------
 
 EMAIL_MAX_LENGTH: Final = 254
 

@@ -13,11 +13,14 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from cases.errors import ValidationFailed
+from cases.kit.errors import ValidationFailed
 
 T = TypeVar("T")
 
+
 DEFAULT_PAGE_SIZE = 20
+
+
 MAX_PAGE_SIZE = 100
 
 
@@ -51,7 +54,7 @@ class PageRequest:
 class PageQuery:
     """One page to read: the statement of every matching row, their ordering and the page asked for.
 
-    Building one does no I/O; `cases.repository.PageReader` reads it, as entities or as ids.
+    Building one does no I/O; `cases.reads.pages.PageReader` reads it, as entities or as ids.
     """
 
     statement: sa.Select[Any]

@@ -48,3 +48,16 @@ class PermissionDenied(DomainError):
 
 class InvalidState(DomainError):
     code = ErrorCode.INVALID_STATE
+
+
+class InvalidValue(ValueError):
+    """A client-supplied value failed validation.
+
+    ``message`` is a short English sentence meant for the API client; it never
+    contains the rejected personal value itself.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -18,32 +18,34 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, with_loader_criteria
 
-from cases.actor import Actor, Role
-from cases.errors import PermissionDenied
-from cases.models import (
-    Appeal,
-    AuditEvent,
-    ContactAttempt,
-    DeskHours,
-    ExaminedCase,
-    InformingEvent,
-    NotificationConsent,
-    Patient,
-    QualityExamination,
-    Reminder,
-    Representative,
-    SupervisionCase,
-    Visit,
-    WorkItem,
-)
+from cases.appeals.models import Appeal, ExaminedCase, QualityExamination
+from cases.kit.actor import Actor, Role
+from cases.kit.errors import PermissionDenied
+from cases.kit.models import AuditEvent
+from cases.patients.models import NotificationConsent, Patient
+from cases.registry.models import DeskHours, Representative
+from cases.reminders.models import InformingEvent, Reminder
+from cases.supervision.models import SupervisionCase, Visit
+from cases.worklist.models import ContactAttempt, WorkItem
 
 SCOPE_KEY = "data_scope"
 
+
 _patients: sa.Table = Patient.__table__  # type: ignore[attr-defined]
+
+
 _cases: sa.Table = SupervisionCase.__table__  # type: ignore[attr-defined]
+
+
 _contacts: sa.Table = ContactAttempt.__table__  # type: ignore[attr-defined]
+
+
 _work_items: sa.Table = WorkItem.__table__  # type: ignore[attr-defined]
+
+
 _desks: sa.Table = DeskHours.__table__  # type: ignore[attr-defined]
+
+
 _appeals: sa.Table = Appeal.__table__  # type: ignore[attr-defined]
 
 
@@ -176,6 +178,8 @@ _BY_PATIENT: tuple[type, ...] = (
     NotificationConsent,
     InformingEvent,
 )
+
+
 _BY_CASE: tuple[type, ...] = (Visit, ExaminedCase)
 
 
@@ -185,7 +189,7 @@ def row_rules(
     """The rule of every table that holds a patient's data or names an insurer's staff (none for
     an unrestricted scope). The scope's insurer and clinic are its own ids unless `insurer_id`
     and `clinic_id` stand for them (bound parameters of a statement compiled once per kind of
-    scope, `cases.projection`)."""
+    scope, `cases.reads.projection`)."""
     if scope.unrestricted:
         return {}
     rules: dict[type, RowRule]
@@ -242,6 +246,8 @@ def row_rules(
 # The names of a scope's ids in a statement narrowed to a kind of scope: one statement, and one
 # set of criteria, serves every scope of its kind, each running it with its own values.
 SCOPE_INSURER: Final = "scope_insurer_id"
+
+
 SCOPE_CLINIC: Final = "scope_clinic_id"
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.actor import Actor, ClinicScope
-from cases.audit import AuditLog, changes_between, snapshot
-from cases.errors import InvalidState, NotFound, ValidationFailed
-from cases.models import ApiClient, MedicalOrganization, utcnow
-from cases.repository import ApiClientRepository, ClinicRepository
+from cases.kit.actor import Actor, ClinicScope
+from cases.kit.audit import AuditLog, changes_between, snapshot
+from cases.kit.columns import utcnow
+from cases.kit.errors import InvalidState, NotFound, ValidationFailed
+from cases.registry.models import ApiClient, MedicalOrganization
+from cases.registry.repository import ApiClientRepository, ClinicRepository
 
 API_KEY_PREFIX = "dsp"
 

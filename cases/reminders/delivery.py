@@ -1,142 +1,65 @@
-"""Reminder delivery: the dispatcher that releases due outbox rows, and the sender that delivers them.
-
-Channels are reached through couriers (`Courier`), which the caller supplies; this module
-decides what to send, when, on which rung of the ladder, and what to record. It never commits.
-"""
+"""Sending claimed reminders through couriers, and recording every attempt and outcome."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final, Protocol, runtime_checkable
+from datetime import datetime, timedelta
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cases.actor import Actor
-from cases.audit import AuditLog
-from cases.errors import InvalidState, NotFound
-from cases.models import (
-    CaseStatus,
-    Channel,
+from cases.patients.models import Channel, Patient
+from cases.patients.repository import ConsentRepository
+from cases.reminders.couriers import (
+    Accepted,
+    BatchCourier,
+    Courier,
+    DeliveryFailed,
+    DeliveryLimits,
+    OutgoingMessage,
+    handed_over,
+)
+from cases.reminders.models import (
     DeliveryError,
     InformingMethod,
     InformingOutcome,
-    Patient,
     Reminder,
     ReminderKind,
     ReminderStatus,
     SkipReason,
-    VisitStatus,
-    WorkItemKind,
-    WorkItemStatus,
-    utcnow,
 )
-from cases.pagination import PageQuery, PageRequest
-from cases.policy import Reachability, next_allowed_send_time, render
-from cases.repository import (
-    ConsentRepository,
+from cases.reminders.policy import Reachability, next_allowed_send_time, reachability_of, render
+from cases.reminders.repository import (
     InformingEventRepository,
-    InformingFilter,
-    PatientRepository,
-    ReminderFilter,
     ReminderForDelivery,
     ReminderRepository,
-    SupervisionCaseRepository,
-    WorkItemRepository,
 )
-from cases.service import CaseRules, PatientService, reachability_of
-
-__all__ = [
-    "Accepted",
-    "BatchCourier",
-    "Courier",
-    "DeliveryFailed",
-    "DeliveryLimits",
-    "Outcome",
-    "OutgoingMessage",
-    "PostalBatches",
-    "ReminderDelivery",
-    "ReminderDispatcher",
-    "ReminderOperations",
-    "SmsReplies",
-    "handed_over",
-]
+from cases.supervision.models import CaseStatus, VisitStatus
+from cases.supervision.policy import CaseRules
+from cases.supervision.repository import SupervisionCaseRepository
+from cases.worklist.models import WorkItemKind, WorkItemStatus
+from cases.worklist.repository import WorkItemRepository
 
 # Channels that reach the patient directly, and so wait for the patient's waking hours.
 PATIENT_FACING: Final = frozenset({Channel.SMS, Channel.EMAIL})
+
+
 INFORMING_METHOD: Final[Mapping[Channel, InformingMethod]] = {
     Channel.SMS: InformingMethod.SMS,
     Channel.EMAIL: InformingMethod.EMAIL,
     Channel.VOICE_CALL: InformingMethod.PHONE_CALL,
     Channel.POST: InformingMethod.LETTER,
 }
+
+
 EMAIL_SUBJECT: Final = "Диспансерное наблюдение"
-# Words that, sent back by SMS, withdraw consent to SMS (compared in upper case).
-STOP_WORDS: Final = frozenset({"STOP", "СТОП", "ОТПИСКА", "UNSUBSCRIBE"})
+
+
 _UNKNOWN: Final = "—"
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One message for a courier; `idempotency_key` is the same on every attempt."""
-
-    channel: Channel
-    recipient: str
-    subject: str
-    text: str
-    idempotency_key: str
-
-
-@dataclass(frozen=True)
-class Accepted:
-    provider_message_id: str
-
-
-class DeliveryFailed(Exception):
-    """A courier could not hand the message over; `detail` names a code, never personal data."""
-
-    def __init__(self, error: DeliveryError, detail: str, *, permanent: bool) -> None:
-        super().__init__(f"{error.value}: {detail}")
-        self.error = error
-        self.detail = detail[:500]
-        self.permanent = permanent
-
-
-class Courier(Protocol):
-    async def deliver(self, message: OutgoingMessage) -> Accepted: ...
-
-
-@runtime_checkable
-class BatchCourier(Courier, Protocol):
-    """A courier that hands many messages over at once (a provider's bulk endpoint)."""
-
-    async def deliver_many(
-        self, messages: Sequence[OutgoingMessage]
-    ) -> Sequence[Accepted | DeliveryFailed]:
-        """One result per message, in order; a failure is returned, not raised."""
-        ...
-
-
-@dataclass(frozen=True)
-class DeliveryLimits:
-    max_attempts: int = 6
-    min_backoff: timedelta = timedelta(seconds=30)
-    max_backoff: timedelta = timedelta(minutes=30)
-    max_age: timedelta = timedelta(hours=24)
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential: min, 2·min, 4·min, ... capped at max."""
-        grown: timedelta = self.min_backoff * 2 ** max(0, attempts - 1)
-        return min(self.max_backoff, grown)
-
-    @property
-    def stale_after(self) -> timedelta:
-        """A queued reminder untouched this long has lost its message (no retry waits longer)."""
-        return self.max_backoff + timedelta(minutes=10)
 
 
 class Outcome(enum.StrEnum):
@@ -157,43 +80,6 @@ class Attempt:
     delay: timedelta | None = None
 
 
-class ReminderDispatcher:
-    """Releases due reminders to the sender: inside the patient's waking hours, once each."""
-
-    def __init__(
-        self, session: AsyncSession, rules: CaseRules, limits: DeliveryLimits | None = None
-    ) -> None:
-        self.rules = rules
-        self.limits = limits or DeliveryLimits()
-        self.reminders = ReminderRepository.from_session(session)
-
-    async def claim(self, now: datetime, batch_size: int = 500) -> list[int]:
-        """Queue one batch of due reminders; returns their ids, plus any whose message was lost.
-
-        A reminder due outside the patient's quiet-hours window is moved to the window's next
-        opening in the patient's zone instead, so the next run does not look at it again.
-        """
-        policy = self.rules.policy
-        ready: list[int] = []
-        later: dict[int, datetime] = {}
-        for row in await self.reminders.due(now, batch_size):
-            if row.channel not in PATIENT_FACING:
-                ready.append(row.id)
-                continue
-            at = next_allowed_send_time(
-                now, ZoneInfo(row.time_zone), policy.quiet_start, policy.quiet_end
-            )
-            if at <= now:
-                ready.append(row.id)
-            else:
-                later[row.id] = at
-        await self.reminders.mark_queued(ready, now)
-        await self.reminders.postpone(later, now)
-        lost = await self.reminders.stale_queued(now - self.limits.stale_after, batch_size)
-        await self.reminders.touch_queued(lost, now)
-        return ready + lost
-
-
 @dataclass(frozen=True)
 class _Context:
     patient: Patient
@@ -208,14 +94,6 @@ class _Send:
     reminder: Reminder
     context: _Context
     message: OutgoingMessage
-
-
-async def handed_over(courier: Courier, message: OutgoingMessage) -> Accepted | DeliveryFailed:
-    """What the courier answered for `message`: its acceptance, or its failure returned."""
-    try:
-        return await courier.deliver(message)
-    except DeliveryFailed as failure:
-        return failure
 
 
 class ReminderDelivery:
@@ -596,157 +474,3 @@ def _spoken_phone(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-
-
-class SmsReplies:
-    """What a patient texts back: a stop word withdraws their SMS consent."""
-
-    def __init__(self, session: AsyncSession, rules: CaseRules) -> None:
-        self.patients = PatientRepository.from_session(session)
-        self.consent = PatientService(session, rules)
-
-    @staticmethod
-    def is_stop(text: str) -> bool:
-        words = text.strip().upper().split()
-        return bool(words) and words[0].strip(".!") in STOP_WORDS
-
-    async def receive(self, actor: Actor, phone: str, text: str) -> int:
-        """Returns how many patients' consent the reply withdrew."""
-        if not self.is_stop(text):
-            return 0
-        patients = await self.patients.with_phone(phone)
-        for patient in patients:
-            await self.consent.set_consent(
-                actor,
-                patient.id,  # type: ignore[arg-type]
-                Channel.SMS,
-                granted=False,
-                method="sms STOP",
-            )
-        return len(patients)
-
-
-class ReminderOperations:
-    """What an operator does with the outbox: look, send now, cancel, retry a dead letter."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.reminders = ReminderRepository.from_session(session)
-        self.events = InformingEventRepository.from_session(session)
-        self.audit = AuditLog(session)
-
-    def page_query(self, filter: ReminderFilter, request: PageRequest) -> PageQuery:
-        return PageQuery(self.reminders.listing(filter), self.reminders.ordering(), request)
-
-    async def counts(self, filter: ReminderFilter) -> dict[ReminderStatus, int]:
-        return await self.reminders.count_by_status(filter)
-
-    def informing_page_query(self, filter: InformingFilter, request: PageRequest) -> PageQuery:
-        return PageQuery(self.events.listing(filter), self.events.ordering(), request)
-
-    async def get(self, reminder_id: int) -> Reminder:
-        reminder = await self.reminders.lock(reminder_id)
-        if reminder is None:
-            raise NotFound("no such reminder", field="id")
-        return reminder
-
-    async def send_now(self, actor: Actor, reminder_id: int) -> Reminder:
-        """Make a pending reminder due at once; the next dispatch sends it (waking hours apply)."""
-        return await self._change(
-            actor,
-            reminder_id,
-            "reminder.send_now",
-            (ReminderStatus.PENDING,),
-            ReminderStatus.PENDING,
-        )
-
-    async def cancel(self, actor: Actor, reminder_id: int) -> Reminder:
-        return await self._change(
-            actor,
-            reminder_id,
-            "reminder.cancelled",
-            (ReminderStatus.PENDING, ReminderStatus.QUEUED),
-            ReminderStatus.CANCELLED,
-        )
-
-    async def retry(self, actor: Actor, reminder_id: int) -> Reminder:
-        """A dead or failed reminder goes back to the outbox, due now, with a fresh attempt budget."""
-        reminder = await self._change(
-            actor,
-            reminder_id,
-            "reminder.retried",
-            (ReminderStatus.DEAD, ReminderStatus.FAILED),
-            ReminderStatus.PENDING,
-        )
-        reminder.attempts, reminder.error = 0, None
-        await self.reminders.add(reminder)
-        return reminder
-
-    async def _change(
-        self,
-        actor: Actor,
-        reminder_id: int,
-        action: str,
-        allowed: Sequence[ReminderStatus],
-        status: ReminderStatus,
-    ) -> Reminder:
-        reminder = await self.get(reminder_id)
-        if reminder.status not in allowed:
-            names = ", ".join(s.value for s in allowed)
-            raise InvalidState(
-                f"the reminder is {reminder.status.value}; this needs it {names}", field="id"
-            )
-        now = utcnow()
-        before = reminder.status.value
-        reminder.status, reminder.updated_at = status, now
-        if status == ReminderStatus.PENDING:
-            reminder.scheduled_for = now
-        await self.reminders.add(reminder)
-        changes: dict[str, Any] = {"status": {"before": before, "after": status.value}}
-        await self.audit.record(actor, action, reminder, changes)
-        return reminder
-
-
-@dataclass(frozen=True)
-class Letter:
-    reminder_id: int
-    addressee: str
-    postal_address: str
-    text: str
-
-
-class PostalBatches:
-    """Letters accumulate into one batch per day of the region's calendar, for a mailing house."""
-
-    def __init__(self, session: AsyncSession, zone: ZoneInfo) -> None:
-        self.zone = zone
-        self.reminders = ReminderRepository.from_session(session)
-        self.patients = PatientRepository.from_session(session)
-
-    def _day_bounds(self, day: date) -> tuple[datetime, datetime]:
-        start = datetime.combine(day, time(0), tzinfo=self.zone)
-        return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
-
-    async def days(self, since: date) -> list[tuple[date, int]]:
-        """(day, letters) for each day from `since` that has letters, latest first."""
-        counts: dict[date, int] = {}
-        for sent_at in await self.reminders.letter_times(self._day_bounds(since)[0]):
-            day = sent_at.astimezone(self.zone).date()
-            counts[day] = counts.get(day, 0) + 1
-        return sorted(counts.items(), reverse=True)
-
-    async def letters(self, day: date) -> list[Letter]:
-        rows = await self.reminders.letters(*self._day_bounds(day))
-        patients = await self.patients.get_many([row.patient_id for row in rows])
-        return [
-            Letter(
-                reminder_id=row.id,  # type: ignore[arg-type]
-                addressee=_full_name(patients[row.patient_id]),
-                postal_address=row.recipient or "",
-                text=row.body or "",
-            )
-            for row in rows
-        ]
-
-
-def _full_name(patient: Patient) -> str:
-    return " ".join(filter(None, [patient.last_name, patient.first_name, patient.middle_name]))

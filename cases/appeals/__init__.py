@@ -1,0 +1,1 @@
+"""Appeals (59-ФЗ) and the quality-of-care examinations ordered after them."""

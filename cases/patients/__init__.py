@@ -1,0 +1,1 @@
+"""Insured people under supervision: identity, contacts, consents."""

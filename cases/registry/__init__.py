@@ -1,0 +1,1 @@
+"""The region's registry: insurers, clinics, representatives and clinic systems' API keys."""

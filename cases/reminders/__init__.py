@@ -1,0 +1,1 @@
+"""Reminders: the outbox, its policy and templates, dispatch, delivery and operators' actions."""

@@ -1,0 +1,1 @@
+"""The period's figures and the monthly report."""

@@ -1,0 +1,494 @@
+"""Rules and changes of supervision: opening, changing and closing cases, planning and recording visits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cases.kit.actor import Actor
+from cases.kit.audit import (
+    AuditLog,
+    changes_between,
+    snapshot,
+)
+from cases.kit.checks import check_version, validated
+from cases.kit.columns import utcnow
+from cases.kit.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from cases.kit.paging import PageQuery, PageRequest
+from cases.patients.models import Patient
+from cases.patients.repository import (
+    ConsentRepository,
+    PatientRepository,
+)
+from cases.patients.validation import (
+    normalize_icd10,
+)
+from cases.registry.models import Representative
+from cases.registry.repository import ClinicRepository, RepresentativeRepository
+from cases.reminders.outbox import outbox_rows
+from cases.reminders.policy import (
+    reachability_of,
+    reminders_for_visit,
+)
+from cases.reminders.repository import ReminderRepository
+from cases.supervision.models import (
+    CaseSource,
+    CaseStatus,
+    CloseReason,
+    SupervisionCase,
+    Visit,
+    VisitStatus,
+)
+from cases.supervision.policy import CaseRules, next_window_after, plan_visit_windows
+from cases.supervision.repository import (
+    CaseFilter,
+    CaseOrder,
+    SupervisionCaseRepository,
+    SupervisionRuleRepository,
+    VisitFilter,
+    VisitQueries,
+)
+from cases.supervision.rules import (
+    SupervisionRuleRow,
+    match_rule,
+    resolve_visits_per_year,
+)
+from cases.worklist.models import (
+    WorkItemStatus,
+)
+from cases.worklist.repository import (
+    WorklistRepository,
+)
+
+CASE_FIELDS = [
+    "patient_id",
+    "icd10",
+    "clinic_id",
+    "physician_name",
+    "opened_on",
+    "visits_per_year",
+    "plan_below_minimum",
+    "representative_id",
+    "status",
+    "closed_on",
+    "close_reason",
+    "source",
+]
+
+
+VISIT_FIELDS = [
+    "window_start",
+    "window_end",
+    "appointment_at",
+    "status",
+    "attended_on",
+    "external_id",
+    "reason_code",
+]
+
+
+class SupervisionService:
+    """Cases and their visits: opening, planning, attendance, closing; each change writes its reminders."""
+
+    def __init__(self, session: AsyncSession, rules: CaseRules | None = None) -> None:
+        self.rules = rules or CaseRules()
+        self.cases = SupervisionCaseRepository.from_session(session)
+        self.visits = VisitQueries.from_session(session)
+        self.patients = PatientRepository.from_session(session)
+        self.clinics = ClinicRepository.from_session(session)
+        self.representatives = RepresentativeRepository.from_session(session)
+        self.rule_rows = SupervisionRuleRepository.from_session(session)
+        self.consents = ConsentRepository.from_session(session)
+        self.reminders = ReminderRepository.from_session(session)
+        self.work_items = WorklistRepository.from_session(session)
+        self.audit = AuditLog(session)
+
+    async def get(self, case_id: int, field_name: str = "id") -> SupervisionCase:
+        case = await self.cases.get(case_id)
+        if case is None:
+            raise NotFound("no such supervision case", field=field_name)
+        return case
+
+    async def get_visit(self, visit_id: int, field_name: str = "id") -> Visit:
+        visit = await self.visits.get(visit_id)
+        if visit is None:
+            raise NotFound("no such visit", field=field_name)
+        return visit
+
+    def page_query(
+        self, filter: CaseFilter, request: PageRequest, order: CaseOrder, descending: bool
+    ) -> PageQuery:
+        if filter.icd10_prefix is not None:
+            filter = replace(filter, icd10_prefix=filter.icd10_prefix.strip().upper())
+        return PageQuery(
+            self.cases.listing(filter), self.cases.ordering(order, descending), request
+        )
+
+    def visit_page_query(self, filter: VisitFilter, request: PageRequest) -> PageQuery:
+        return PageQuery(self.visits.listing(filter), self.visits.ordering(), request)
+
+    async def rules_table(self) -> list[SupervisionRuleRow]:
+        return [
+            SupervisionRuleRow(
+                icd10_prefix=row.icd10_prefix,
+                min_visits_per_year=row.min_visits_per_year,
+                specialty=row.specialty,
+                source=row.source,
+                verified=row.verified,
+            )
+            for row in await self.rule_rows.all()
+        ]
+
+    async def _representative(
+        self, representative_id: int, patient: Patient, field_name: str
+    ) -> Representative:
+        representative = await self.representatives.get(representative_id)
+        if representative is None or not representative.active:
+            raise NotFound("no such active representative", field=field_name)
+        if representative.level != 3:
+            raise ValidationFailed(
+                "supervised patients are assigned to third-level representatives", field=field_name
+            )
+        if representative.insurer_id != patient.insurer_id:
+            raise ValidationFailed("the representative works for another insurer", field=field_name)
+        return representative
+
+    async def open(
+        self,
+        actor: Actor,
+        *,
+        patient_id: int,
+        icd10: str,
+        clinic_id: int,
+        opened_on: date,
+        physician_name: str | None = None,
+        visits_per_year: int | None = None,
+        representative_id: int | None = None,
+        source: CaseSource = CaseSource.MANUAL,
+        today: date | None = None,
+    ) -> SupervisionCase:
+        today = today or date.today()
+        patient = await self.patients.get(patient_id)
+        if patient is None:
+            raise NotFound("no such patient", field="patientId")
+        code = validated(lambda: normalize_icd10(icd10))
+        if await self.clinics.get(clinic_id) is None:
+            raise NotFound("no such clinic", field="clinicId")
+        if opened_on > today:
+            raise ValidationFailed("must not be in the future", field="openedOn")
+        if visits_per_year is not None and not 1 <= visits_per_year <= 52:
+            raise ValidationFailed("must be between 1 and 52", field="visitsPerYear")
+        if representative_id is not None:
+            await self._representative(representative_id, patient, "representativeId")
+        rule = match_rule(code, await self.rules_table())
+        frequency, below_minimum = resolve_visits_per_year(
+            visits_per_year, rule, self.rules.default_visits_per_year
+        )
+        case = SupervisionCase(
+            patient_id=patient_id,
+            icd10=code,
+            clinic_id=clinic_id,
+            physician_name=(physician_name or "").strip() or None,
+            opened_on=opened_on,
+            visits_per_year=frequency,
+            plan_below_minimum=below_minimum,
+            representative_id=representative_id,
+            source=source,
+        )
+        await self.cases.add(case)
+        await self.audit.record(
+            actor, "case.open", case, changes_between({}, snapshot(case, CASE_FIELDS))
+        )
+        for start, end in plan_visit_windows(opened_on, frequency, today):
+            await self._plan_visit(actor, case, patient, start, end, None)
+        return case
+
+    async def _plan_visit(
+        self,
+        actor: Actor,
+        case: SupervisionCase,
+        patient: Patient,
+        start: date,
+        end: date,
+        appointment_at: datetime | None,
+    ) -> Visit:
+        visit = Visit(
+            case_id=case.id,  # type: ignore[arg-type]
+            clinic_id=case.clinic_id,
+            window_start=start,
+            window_end=end,
+            appointment_at=appointment_at,
+            changed_by=actor.label,
+        )
+        await self.visits.add(visit)
+        await self.audit.record(
+            actor, "visit.plan", visit, changes_between({}, snapshot(visit, VISIT_FIELDS))
+        )
+        await self._plan_reminders(case, patient, visit)
+        return visit
+
+    async def _plan_reminders(self, case: SupervisionCase, patient: Patient, visit: Visit) -> None:
+        consents = (await self.consents.granted([patient.id]))[patient.id]  # type: ignore[list-item,index]
+        planned = reminders_for_visit(
+            self.rules.policy,
+            visit_id=visit.id,  # type: ignore[arg-type]
+            window_start=visit.window_start,
+            appointment_at=visit.appointment_at,
+            zone=ZoneInfo(patient.time_zone),
+            reachability=reachability_of(patient, consents),
+            now=utcnow(),
+        )
+        await self.reminders.plan(outbox_rows(planned, patient.id, case.id, visit.id))  # type: ignore[arg-type]
+
+    async def update(
+        self,
+        actor: Actor,
+        case_id: int,
+        version: int,
+        *,
+        icd10: str | None = None,
+        physician_name: str | None = None,
+        visits_per_year: int | None = None,
+    ) -> SupervisionCase:
+        case = await self.get(case_id)
+        check_version(case, version, "case")
+        if case.status is CaseStatus.CLOSED:
+            raise InvalidState("a closed case cannot be edited", field="id")
+        before = snapshot(case, CASE_FIELDS)
+        if icd10 is not None:
+            case.icd10 = validated(lambda: normalize_icd10(icd10))
+        if physician_name is not None:
+            case.physician_name = physician_name.strip() or None
+        if visits_per_year is not None or icd10 is not None:
+            if visits_per_year is not None and not 1 <= visits_per_year <= 52:
+                raise ValidationFailed("must be between 1 and 52", field="visitsPerYear")
+            rule = match_rule(case.icd10, await self.rules_table())
+            case.visits_per_year, case.plan_below_minimum = resolve_visits_per_year(
+                visits_per_year or case.visits_per_year, rule, self.rules.default_visits_per_year
+            )
+        after = snapshot(case, CASE_FIELDS)
+        if after != before:
+            case.updated_at = utcnow()
+            await self.cases.add(case)
+            await self.audit.record(actor, "case.update", case, changes_between(before, after))
+        return case
+
+    async def close(
+        self, actor: Actor, case_id: int, version: int, reason: CloseReason, closed_on: date
+    ) -> SupervisionCase:
+        case = await self.get(case_id)
+        check_version(case, version, "case")
+        if case.status is CaseStatus.CLOSED:
+            raise InvalidState("the case is closed already", field="id")
+        if closed_on < case.opened_on or closed_on > date.today():
+            raise ValidationFailed("must be between the opening date and today", field="closedOn")
+        before = snapshot(case, CASE_FIELDS)
+        case.status, case.closed_on, case.close_reason = CaseStatus.CLOSED, closed_on, reason
+        case.updated_at = utcnow()
+        await self.cases.add(case)
+        future = await self.visits.future_planned(case.id)  # type: ignore[arg-type]
+        for visit in future:
+            visit.status, visit.reason_code, visit.changed_by = (
+                VisitStatus.CANCELLED,
+                "case_closed",
+                actor.label,
+            )
+            visit.updated_at = utcnow()
+        await self.visits.add(*future)
+        await self.reminders.cancel_pending(case_id=case.id)
+        await self.audit.record(
+            actor,
+            "case.close",
+            case,
+            {
+                **changes_between(before, snapshot(case, CASE_FIELDS)),
+                "cancelled_visits": len(future),
+            },
+        )
+        return case
+
+    async def assign(
+        self, actor: Actor, case_ids: Sequence[int], representative_id: int
+    ) -> list[SupervisionCase]:
+        if not case_ids:
+            raise ValidationFailed("must name at least one case", field="caseIds")
+        if len(case_ids) > MAX_BATCH:
+            raise ValidationFailed(f"at most {MAX_BATCH} cases at a time", field="caseIds")
+        found = await self.cases.get_many(case_ids)
+        missing = [id_ for id_ in case_ids if id_ not in found]
+        if missing:
+            raise NotFound(f"{len(missing)} of the cases do not exist", field="caseIds")
+        patients = await self.patients.get_many([case.patient_id for case in found.values()])
+        changed = []
+        for case_id in dict.fromkeys(case_ids):
+            case = found[case_id]
+            await self._representative(
+                representative_id, patients[case.patient_id], "representativeId"
+            )
+            if case.representative_id == representative_id:
+                changed.append(case)
+                continue
+            before = snapshot(case, ["representative_id"])
+            case.representative_id, case.updated_at = representative_id, utcnow()
+            await self.cases.add(case)
+            await self.audit.record(
+                actor,
+                "case.assign",
+                case,
+                changes_between(before, snapshot(case, ["representative_id"])),
+            )
+            changed.append(case)
+        return changed
+
+    async def schedule_visit(
+        self,
+        actor: Actor,
+        case_id: int,
+        window_start: date,
+        window_end: date,
+        appointment_at: datetime | None,
+    ) -> Visit:
+        case = await self.get(case_id, "caseId")
+        if case.status is CaseStatus.CLOSED:
+            raise InvalidState("no visit can be planned on a closed case", field="caseId")
+        self._check_window(window_start, window_end, appointment_at)
+        patient = await self.patients.get(case.patient_id)
+        assert patient is not None
+        return await self._plan_visit(
+            actor, case, patient, window_start, window_end, appointment_at
+        )
+
+    @staticmethod
+    def _check_window(start: date, end: date, appointment_at: datetime | None) -> None:
+        if end < start:
+            raise ValidationFailed("must not be before the window start", field="windowEnd")
+        if appointment_at is not None and appointment_at.tzinfo is None:
+            raise ValidationFailed("must carry a time zone offset", field="appointmentAt")
+
+    async def _planned_visit(self, visit_id: int) -> tuple[Visit, SupervisionCase]:
+        visit = await self.get_visit(visit_id)
+        if visit.status is not VisitStatus.PLANNED:
+            raise InvalidState(f"the visit is {visit.status.value}, not planned", field="id")
+        return visit, await self.get(visit.case_id)
+
+    async def reschedule_visit(
+        self,
+        actor: Actor,
+        visit_id: int,
+        window_start: date | None,
+        window_end: date | None,
+        appointment_at: datetime | None,
+    ) -> Visit:
+        visit, case = await self._planned_visit(visit_id)
+        before = snapshot(visit, VISIT_FIELDS)
+        start, end = window_start or visit.window_start, window_end or visit.window_end
+        self._check_window(start, end, appointment_at)
+        visit.window_start, visit.window_end = start, end
+        if appointment_at is not None:
+            visit.appointment_at = appointment_at
+        visit.updated_at, visit.changed_by = utcnow(), actor.label
+        await self.visits.add(visit)
+        await self.reminders.cancel_pending(visit_ids=[visit_id])
+        patient = await self.patients.get(case.patient_id)
+        assert patient is not None
+        await self._plan_reminders(case, patient, visit)
+        await self.audit.record(
+            actor, "visit.reschedule", visit, changes_between(before, snapshot(visit, VISIT_FIELDS))
+        )
+        return visit
+
+    async def cancel_visit(self, actor: Actor, visit_id: int, reason_code: str) -> Visit:
+        visit, _ = await self._planned_visit(visit_id)
+        before = snapshot(visit, VISIT_FIELDS)
+        visit.status, visit.reason_code = VisitStatus.CANCELLED, reason_code.strip()[:32] or None
+        visit.updated_at, visit.changed_by = utcnow(), actor.label
+        await self.visits.add(visit)
+        await self.reminders.cancel_pending(visit_ids=[visit_id])
+        await self.audit.record(
+            actor, "visit.cancel", visit, changes_between(before, snapshot(visit, VISIT_FIELDS))
+        )
+        return visit
+
+    async def record_visit(
+        self,
+        actor: Actor,
+        *,
+        clinic_id: int,
+        external_id: str,
+        case_id: int,
+        attended: bool,
+        visit_date: date,
+        visit_id: int | None = None,
+        today: date | None = None,
+    ) -> Visit:
+        """A clinic's report of one visit; repeating the same external id changes nothing."""
+        today = today or date.today()
+        external = external_id.strip()
+        if not external or len(external) > 64:
+            raise ValidationFailed("must be 1-64 characters", field="externalId")
+        existing = await self.visits.by_external_id(clinic_id, external)
+        if existing is not None:
+            if existing.case_id != case_id:
+                raise Conflict("this external id was reported for another case", field="externalId")
+            return existing
+        case = await self.get(case_id, "caseId")
+        if case.clinic_id != clinic_id:
+            raise ValidationFailed("the case is supervised at another clinic", field="clinicId")
+        if case.status is CaseStatus.CLOSED:
+            raise InvalidState("no visit can be recorded on a closed case", field="caseId")
+        if visit_date > today:
+            raise ValidationFailed("must not be in the future", field="visitDate")
+        if visit_date < case.opened_on:
+            raise ValidationFailed("must not be before the case was opened", field="visitDate")
+        patient = await self.patients.get(case.patient_id)
+        assert patient is not None
+        visit = await self._visit_to_record(case, visit_id, visit_date)
+        before = snapshot(visit, VISIT_FIELDS)
+        was_missed = visit.status is VisitStatus.MISSED
+        visit.external_id, visit.changed_by, visit.updated_at = external, actor.label, utcnow()
+        if attended:
+            visit.status, visit.attended_on = VisitStatus.ATTENDED, visit_date
+        else:
+            visit.status, visit.missed_at = VisitStatus.MISSED, visit.missed_at or utcnow()
+        await self.visits.add(visit)
+        await self.reminders.cancel_pending(visit_ids=[visit.id])  # type: ignore[list-item]
+        action = "visit.attended" if attended else "visit.missed"
+        if attended and was_missed:
+            action = "visit.miss_reversed"
+            for item in await self.work_items.open_for_visit(visit.id):  # type: ignore[arg-type]
+                item.status, item.resolution, item.resolved_at = (
+                    WorkItemStatus.DONE,
+                    "attendance reported late",
+                    utcnow(),
+                )
+                await self.work_items.add(item)
+        await self.audit.record(
+            actor, action, visit, changes_between(before, snapshot(visit, VISIT_FIELDS))
+        )
+        if attended and not await self.visits.future_planned(case.id):  # type: ignore[arg-type]
+            start, end = next_window_after(visit_date, case.visits_per_year)
+            await self._plan_visit(actor, case, patient, start, end, None)
+        return visit
+
+    async def _visit_to_record(
+        self, case: SupervisionCase, visit_id: int | None, on: date
+    ) -> Visit:
+        if visit_id is not None:
+            visit = await self.get_visit(visit_id, "visitId")
+            if visit.case_id != case.id:
+                raise ValidationFailed("the visit belongs to another case", field="visitId")
+            if visit.status in (VisitStatus.ATTENDED, VisitStatus.CANCELLED):
+                raise InvalidState(f"the visit is {visit.status.value} already", field="visitId")
+            return visit
+        planned = sorted(await self.visits.future_planned(case.id), key=lambda v: v.window_start)  # type: ignore[arg-type]
+        if planned:
+            return planned[0]
+        # Nothing planned: the clinic reports a visit outside the plan; record it as it came.
+        return Visit(case_id=case.id, clinic_id=case.clinic_id, window_start=on, window_end=on)  # type: ignore[arg-type]
+
+
+MAX_BATCH = 100

@@ -1,0 +1,1 @@
+"""What representatives act on: work items and contact attempts."""
