@@ -36,9 +36,9 @@ from cases.kit.actor import Actor
 from cases.kit.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
-from core.rules import case_rules
 from core.settings import Settings
 from reminders.gateway import SmsGatewayStandIn
+from reminders.rules import case_rules
 from schema import DispensarySchema, build_schema
 from schema.compiled import NotCompiled
 from schema.context import Context

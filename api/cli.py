@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
+from cases.supervision.rules import SupervisionRuleService
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -70,9 +71,22 @@ def require_database(settings: Settings) -> None:
         )
 
 
+async def load_reference_data(settings: Settings) -> None:
+    """Rows the service ships as data (the supervision rules table); edits made since stay."""
+    from core.db import create_engine, create_session_factory
+
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session:
+            await SupervisionRuleService(session).load_shipped()
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
 def migrate_database(settings: Settings) -> None:
     """Upgrade the schema, then add rows of the shipped rules table that the database lacks."""
-    from core.migrate import load_reference_data, upgrade
+    from core.migrate import upgrade
 
     require_database(settings)
     upgrade(settings.database_url)

@@ -8,7 +8,8 @@ from typing import Final
 
 import asyncpg
 
-from core.migrate import load_reference_data, upgrade
+from api.cli import load_reference_data
+from core.migrate import upgrade
 from core.settings import Settings
 
 SERVER: Final = os.environ.get("DISPENSARY_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")

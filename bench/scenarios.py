@@ -31,8 +31,8 @@ from cases.registry.models import MedicalOrganization
 from cases.supervision.scan import MissedVisitScan
 from core.broker import build_broker
 from core.db import create_engine, create_session_factory
-from core.rules import case_rules
 from core.settings import Settings
+from reminders.rules import case_rules
 
 PAGE_SIZES = (10, 50, 100)
 SCAN_BATCH = 500  # the actor's batch (reminders.tasks.SCAN_BATCH)

@@ -9,7 +9,6 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 import migrations
-from core.settings import Settings
 
 MIGRATIONS_DIR = Path(migrations.__file__).parent
 
@@ -31,17 +30,3 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
-
-
-async def load_reference_data(settings: Settings) -> None:
-    """Rows the service ships as data (the supervision rules table); edits made since stay."""
-    from cases.supervision.rules import SupervisionRuleService
-    from core.db import create_engine, create_session_factory
-
-    engine = create_engine(settings)
-    try:
-        async with create_session_factory(engine)() as session:
-            await SupervisionRuleService(session).load_shipped()
-            await session.commit()
-    finally:
-        await engine.dispose()

@@ -21,10 +21,10 @@ from cases.reminders.delivery import Outcome, ReminderDelivery
 from cases.reminders.dispatcher import ReminderDispatcher
 from cases.supervision.scan import MissedVisitScan
 from core.broker import current_broker
-from core.rules import case_rules
 from core.settings import Settings, get_settings
 from reminders.channels import couriers_from_settings
 from reminders.database import worker_sessions
+from reminders.rules import case_rules
 
 log = structlog.get_logger(__name__)
 

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from api.app import create_app
 from api.auth import mint_development_token
+from api.cli import load_reference_data
 from core.db import create_engine
-from core.migrate import load_reference_data, upgrade
+from core.migrate import upgrade
 from core.settings import Settings
 
 pytest_plugins = ["tests.stand_ins"]

@@ -1,4 +1,5 @@
-"""The domain's configurable rules, built from the settings for the API and the workers alike."""
+"""The domain's configurable rules (plain values the domain defines), built from the settings for
+the workers and the API alike."""
 
 from __future__ import annotations
 
