@@ -20,6 +20,7 @@ sync: uv
 	$(UV) sync --locked
 
 lint:
+	$(UV) run lint-imports
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 

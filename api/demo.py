@@ -25,13 +25,13 @@ from rich.progress import Progress
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col
 
-from cases.patients.models import Channel, NotificationConsent, Patient, Sex
-from cases.patients.validation import (
+from cases.kit.validation import (
     enp_check_digit,
     name_search_key,
     normalize_phone,
     snils_check_number,
 )
+from cases.patients.models import Channel, NotificationConsent, Patient, Sex
 from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Representative
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
 from cases.supervision.models import (

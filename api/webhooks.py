@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from cases.kit.actor import Actor
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidValue
-from cases.patients.validation import normalize_phone
+from cases.kit.validation import normalize_phone
 from cases.reminders.delivery import ReminderDelivery
 from cases.reminders.operations import PostalBatches, SmsReplies
 from cases.tenancy import DataScope, bind_scope

@@ -27,7 +27,7 @@ from api.demo import (
     SURNAMES,
     VISITS_PER_YEAR,
 )
-from cases.patients.validation import enp_check_digit, name_search_key, snils_check_number
+from cases.kit.validation import enp_check_digit, name_search_key, snils_check_number
 
 # The region's "today": fixed, so that a seed gives the same rows whenever it is generated.
 ANCHOR: Final = date(2026, 11, 20)

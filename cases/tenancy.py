@@ -19,9 +19,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, with_loader_criteria
 
 from cases.appeals.models import Appeal, ExaminedCase, QualityExamination
+from cases.audit.models import AuditEvent
 from cases.kit.actor import Actor, Role
 from cases.kit.errors import PermissionDenied
-from cases.kit.models import AuditEvent
 from cases.patients.models import NotificationConsent, Patient
 from cases.registry.models import DeskHours, Representative
 from cases.reminders.models import InformingEvent, Reminder
@@ -373,3 +373,8 @@ def _check_writes(session: Session, _flush: UOWTransaction, _instances: Any) -> 
         for row in [*session.new, *session.dirty]:
             if isinstance(row, SupervisionCase | Visit) and row.clinic_id != scope.clinic_id:
                 raise PermissionDenied("a clinic reports for itself only", field="clinicId")
+
+
+# Every ORM session of a process that can bind a scope is narrowed by it: binding one needs this
+# module, and importing it installs the hooks.
+install_scoping()

@@ -68,7 +68,7 @@ from strawberry import relay
 from strawberry.extensions import SchemaExtension
 from strawberry.types.fields.resolver import StrawberryResolver
 
-from cases.kit.audit import ReadAudit
+from cases.audit.service import ReadAudit
 from cases.kit.caching import ByObject
 from cases.kit.columns import utcnow
 from cases.kit.errors import DomainError

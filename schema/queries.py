@@ -12,8 +12,9 @@ from cases.appeals.examinations import QualityExaminationService
 from cases.appeals.models import AppealKind, AppealStatus, ExaminationStatus
 from cases.appeals.repository import AppealFilter, AppealOrder, ExaminationFilter
 from cases.appeals.service import AppealService
+from cases.audit.repository import AuditFilter
+from cases.audit.service import AuditService
 from cases.kit.actor import Role
-from cases.kit.audit import AuditFilter, AuditService
 from cases.kit.columns import utcnow
 from cases.kit.errors import PermissionDenied, ValidationFailed
 from cases.kit.paging import PageRequest, build_page

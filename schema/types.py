@@ -14,9 +14,9 @@ from strawberry.relay import to_base64
 from strawberry.scalars import JSON
 
 from cases.appeals import models as appeals_models
-from cases.kit import models as kit_models
+from cases.audit import models as audit_models
+from cases.audit.service import CARD_READ, ReadAudit
 from cases.kit.actor import Role
-from cases.kit.audit import CARD_READ, ReadAudit
 from cases.kit.paging import MAX_PAGE_SIZE
 from cases.patients import models as patients_models
 from cases.patients.service import PatientService
@@ -484,7 +484,7 @@ class AuditEvent:
     request_id: str | None
 
     @classmethod
-    def from_model(cls, row: kit_models.AuditEvent) -> Self:
+    def from_model(cls, row: audit_models.AuditEvent) -> Self:
         return cls(
             id=strawberry.ID(str(row.id)),
             occurred_at=row.occurred_at,

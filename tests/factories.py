@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.appeals.models import Appeal, AppealChannel, AppealKind, AppealStatus, AppealSubject
+from cases.kit.validation import enp_check_digit, name_search_key
 from cases.patients.models import Channel, Patient, Sex
-from cases.patients.validation import enp_check_digit, name_search_key
 from cases.registry.models import Insurer, MedicalOrganization, Representative
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus
 from cases.supervision.models import SupervisionCase, Visit, VisitStatus

@@ -22,8 +22,8 @@ from cases.appeals.repository import (
     QualityExaminationRepository,
 )
 from cases.appeals.service import AppealService
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import AuditLog, changes_between, snapshot
 from cases.kit.checks import MAX_TEXT, checked_text, local_date
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound, ValidationFailed

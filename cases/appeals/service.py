@@ -30,15 +30,15 @@ from cases.appeals.repository import (
     AppealOrder,
     AppealRepository,
 )
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import AuditLog, changes_between, snapshot
 from cases.kit.checks import checked_text, local_date, validated
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
+from cases.kit.validation import normalize_enp
 from cases.patients.models import Patient
 from cases.patients.repository import PatientRepository
-from cases.patients.validation import normalize_enp
 from cases.registry.repository import ClinicRepository, InsurerRepository, RepresentativeRepository
 from cases.supervision.policy import CaseRules
 from cases.supervision.repository import SupervisionCaseRepository

@@ -17,10 +17,6 @@ from sqlmodel import SQLModel, col
 from cases.kit.columns import utcnow
 from cases.kit.models import JobRun
 from cases.kit.paging import SortKey
-from cases.tenancy import install_scoping
-
-install_scoping()
-
 
 M = TypeVar("M", bound=SQLModel)
 

@@ -9,17 +9,20 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, PatientRef, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import (
-    AuditLog,
-    PatientRef,
-    changes_between,
-    snapshot,
-)
 from cases.kit.checks import check_version, checked_zone, validated
 from cases.kit.columns import utcnow
 from cases.kit.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
+from cases.kit.validation import (
+    name_search_key,
+    normalize_email,
+    normalize_enp,
+    normalize_name,
+    normalize_phone,
+    normalize_snils,
+)
 from cases.patients.models import Channel, NotificationConsent, Patient, Sex
 from cases.patients.repository import (
     ConsentRepository,
@@ -27,14 +30,6 @@ from cases.patients.repository import (
     PatientOrder,
     PatientRepository,
     PatientSearch,
-)
-from cases.patients.validation import (
-    name_search_key,
-    normalize_email,
-    normalize_enp,
-    normalize_name,
-    normalize_phone,
-    normalize_snils,
 )
 from cases.registry.repository import ClinicRepository, InsurerRepository
 from cases.supervision.policy import CaseRules

@@ -27,10 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.util import ClauseAdapter
 from sqlmodel import SQLModel
 
+from cases.audit.models import AuditEvent
+from cases.audit.service import ReadAudit
 from cases.kit.actor import Actor
-from cases.kit.audit import ReadAudit
 from cases.kit.columns import UtcDateTime
-from cases.kit.models import AuditEvent
 from cases.kit.paging import SortKey
 from cases.kit.repository import ChildRows
 from cases.reads.driver import DriverStatement, on_driver

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor, ClinicScope
-from cases.kit.audit import AuditLog, changes_between, snapshot
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound, ValidationFailed
 from cases.registry.models import ApiClient, MedicalOrganization

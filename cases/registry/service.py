@@ -6,16 +6,12 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import (
-    AuditLog,
-    changes_between,
-    snapshot,
-)
 from cases.kit.checks import validation_error
 from cases.kit.errors import Conflict, InvalidValue, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
-from cases.patients.validation import normalize_name, normalize_phone
+from cases.kit.validation import normalize_name, normalize_phone
 from cases.registry.models import Insurer
 from cases.registry.repository import InsurerRepository
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog
 from cases.kit.actor import Actor
-from cases.kit.audit import AuditLog
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound
 from cases.kit.paging import PageQuery, PageRequest

@@ -11,12 +11,8 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor, Role
-from cases.kit.audit import (
-    AuditLog,
-    changes_between,
-    snapshot,
-)
 from cases.kit.errors import PermissionDenied, ValidationFailed
 from cases.supervision.models import (
     SupervisionRule,

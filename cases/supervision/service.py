@@ -9,23 +9,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import (
-    AuditLog,
-    changes_between,
-    snapshot,
-)
 from cases.kit.checks import check_version, validated
 from cases.kit.columns import utcnow
 from cases.kit.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
+from cases.kit.validation import normalize_icd10
 from cases.patients.models import Patient
 from cases.patients.repository import (
     ConsentRepository,
     PatientRepository,
-)
-from cases.patients.validation import (
-    normalize_icd10,
 )
 from cases.registry.models import Representative
 from cases.registry.repository import ClinicRepository, RepresentativeRepository

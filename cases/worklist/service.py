@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
-from cases.kit.audit import (
-    AuditLog,
-    changes_between,
-    snapshot,
-)
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest

@@ -16,7 +16,7 @@ from cases.appeals.models import (
     ExaminationKind,
     QualityExamination,
 )
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from cases.patients.models import Patient
 from cases.registry.api_keys import hash_api_key
 from cases.registry.models import ApiClient, Insurer, MedicalOrganization, Representative

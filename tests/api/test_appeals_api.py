@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from tests.api.test_cases_api import gid
 from tests.conftest import GraphQLClient, RolledBackDatabase
 from tests.factories import Region

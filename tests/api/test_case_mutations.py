@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from sqlmodel import col
 
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from cases.registry.models import Representative
 from cases.reminders.models import Reminder, ReminderStatus
 from tests.api.test_cases_api import gid, open_case, register_patient, setup_region

@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from cases.reminders.models import Reminder, ReminderStatus
 from cases.supervision.models import SupervisionCase, Visit, VisitStatus
 from tests.conftest import GraphQLClient, RolledBackDatabase

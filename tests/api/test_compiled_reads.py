@@ -43,7 +43,7 @@ from cases.appeals.models import (
     ExaminedCase,
     QualityExamination,
 )
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from cases.patients.models import Channel, Patient
 from cases.reads.projection import ProjectionReader
 from cases.registry.api_keys import hash_api_key

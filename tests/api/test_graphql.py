@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from cases.kit.models import AuditEvent
+from cases.audit.models import AuditEvent
 from cases.registry.models import Insurer
 from tests.conftest import GraphQLClient, RolledBackDatabase
 

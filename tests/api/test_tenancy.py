@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from cases.audit.models import AuditEvent
 from cases.kit.columns import utcnow
 from cases.kit.errors import PermissionDenied
-from cases.kit.models import AuditEvent
 from cases.patients.models import Channel, Patient
 from cases.registry.models import DeskHours, Representative
 from cases.reminders.models import ReminderStatus

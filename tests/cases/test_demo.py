@@ -15,13 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from api.demo import TFOMS_CONTACT_CENTRE, seed_region
+from cases.kit.validation import name_search_key, normalize_enp, normalize_phone, normalize_snils
 from cases.patients.models import Patient, Sex
-from cases.patients.validation import (
-    name_search_key,
-    normalize_enp,
-    normalize_phone,
-    normalize_snils,
-)
 from cases.registry.models import Insurer, Representative
 from cases.supervision.models import CaseStatus, SupervisionCase, Visit, VisitStatus
 from core.db import create_engine, create_session_factory

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cases.kit.errors import InvalidValue
-from cases.patients.validation import (
+from cases.kit.validation import (
     enp_check_digit,
     name_search_key,
     normalize_email,

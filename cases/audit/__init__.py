@@ -1,0 +1,1 @@
+"""The audit trail: every change and every card read, as an event naming its patient and insurer."""
