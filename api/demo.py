@@ -988,7 +988,7 @@ async def seed_region(
     if patients < 0:
         raise ValueError("patients must not be negative")
     rng = random.Random(seed)
-    today = today or date.today()
+    today = today or datetime.now(ZoneInfo(REGION_TIME_ZONE)).date()
     counts: Counter[str] = Counter()
     async with session_factory() as session:
         if (await session.execute(sa.select(sa.func.count()).select_from(Insurer))).scalar_one():

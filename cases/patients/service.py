@@ -141,7 +141,7 @@ class PatientService:
             if draft.middle_name and draft.middle_name.strip()
             else None
         )
-        if draft.birth_date > date.today() or draft.birth_date.year < 1900:
+        if draft.birth_date > self.rules.today() or draft.birth_date.year < 1900:
             raise ValidationFailed("must be a past date after 1900", field="birthDate")
         phone = (
             validated(lambda: normalize_phone(draft.phone or "", "phone")) if draft.phone else None

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo
 
-from cases.reminders.policy import (
-    ReminderPolicy,
-)
+from cases.kit.columns import utcnow
+from cases.reminders.policy import ReminderPolicy
 
 
 @dataclass(frozen=True)
 class CaseRules:
-    """The configurable parts of the rules: reminder policy, default frequency, default zone."""
+    """The configurable parts of the rules: reminder policy, default frequency, the region's zone,
+    and the clock that says what "now" is (fixed in tests)."""
 
     policy: ReminderPolicy = field(default_factory=ReminderPolicy)
     default_visits_per_year: int = 1
     default_zone: str = "Europe/Moscow"
+    clock: Callable[[], datetime] = utcnow
+
+    def today(self) -> date:
+        """Today in the region (never the server's local date)."""
+        return self.clock().astimezone(ZoneInfo(self.default_zone)).date()
 
 
 MAX_VISITS_PER_YEAR: Final = 52

@@ -165,7 +165,7 @@ class SupervisionService:
         source: CaseSource = CaseSource.MANUAL,
         today: date | None = None,
     ) -> SupervisionCase:
-        today = today or date.today()
+        today = today or self.rules.today()
         patient = await self.patients.get(patient_id)
         if patient is None:
             raise NotFound("no such patient", field="patientId")
@@ -278,7 +278,7 @@ class SupervisionService:
         check_version(case, version, "case")
         if case.status is CaseStatus.CLOSED:
             raise InvalidState("the case is closed already", field="id")
-        if closed_on < case.opened_on or closed_on > date.today():
+        if closed_on < case.opened_on or closed_on > self.rules.today():
             raise ValidationFailed("must be between the opening date and today", field="closedOn")
         before = snapshot(case, CASE_FIELDS)
         case.status, case.closed_on, case.close_reason = CaseStatus.CLOSED, closed_on, reason
@@ -420,7 +420,7 @@ class SupervisionService:
         today: date | None = None,
     ) -> Visit:
         """A clinic's report of one visit; repeating the same external id changes nothing."""
-        today = today or date.today()
+        today = today or self.rules.today()
         external = external_id.strip()
         if not external or len(external) > 64:
             raise ValidationFailed("must be 1-64 characters", field="externalId")
