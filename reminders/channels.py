@@ -19,6 +19,7 @@ import httpx
 from cases.patients.models import Channel
 from cases.reminders.couriers import Accepted, Courier, DeliveryFailed, OutgoingMessage, handed_over
 from cases.reminders.models import DeliveryError
+from cases.reminders.policy import sms_segments
 from core.settings import Settings
 
 PERMANENT_HTTP = frozenset({400, 403, 404, 409, 410, 422})
@@ -62,7 +63,7 @@ class SmsGatewayCourier:
         )
         if not response.is_success:
             raise _failure(response.status_code, _error_code(response))
-        return _accepted(_answer(response))
+        return _accepted(_answer(response), message)
 
     async def deliver_many(
         self, messages: Sequence[OutgoingMessage]
@@ -91,7 +92,7 @@ class SmsGatewayCourier:
                 )
         except DeliveryFailed as failure:
             return [failure] * len(messages)
-        return [_item_outcome(item) for item in results]
+        return [_item_outcome(item, m) for item, m in zip(results, messages, strict=True)]
 
     async def _post(
         self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -114,15 +115,15 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _accepted(body: Mapping[str, Any]) -> Accepted:
+def _accepted(body: Mapping[str, Any], message: OutgoingMessage) -> Accepted:
     if "id" not in body:
         raise DeliveryFailed(
             DeliveryError.UNAVAILABLE, "answer without a message id", permanent=False
         )
-    return Accepted(provider_message_id=str(body["id"]))
+    return Accepted(provider_message_id=str(body["id"]), sms_segments=sms_segments(message.text))
 
 
-def _item_outcome(item: Any) -> Accepted | DeliveryFailed:
+def _item_outcome(item: Any, message: OutgoingMessage) -> Accepted | DeliveryFailed:
     """One message's answer inside a batch: its own status and body."""
     try:
         if not isinstance(item, dict) or not isinstance(item.get("status"), int):
@@ -131,7 +132,7 @@ def _item_outcome(item: Any) -> Accepted | DeliveryFailed:
             )
         if not 200 <= item["status"] < 300:
             raise _failure(item["status"], str(item.get("error", ""))[:64])
-        return _accepted(item)
+        return _accepted(item, message)
     except DeliveryFailed as failure:
         return failure
 

@@ -23,13 +23,6 @@ def worker_sessions() -> async_sessionmaker[AsyncSession]:
     return _factory
 
 
-async def dispose_worker_engine() -> None:
-    global _engine, _factory
-    if _engine is not None:
-        await _engine.dispose()
-    _engine, _factory = None, None
-
-
 def forget_worker_engine() -> None:
     """Drop the engine without closing it: its event loop (a stopped worker's) is gone."""
     global _engine, _factory

@@ -26,7 +26,10 @@ class OutgoingMessage:
 
 @dataclass(frozen=True)
 class Accepted:
+    """The provider took the message; an SMS courier says how many parts it is billed as."""
+
     provider_message_id: str
+    sms_segments: int | None = None
 
 
 class DeliveryFailed(Exception):

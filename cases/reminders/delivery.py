@@ -240,6 +240,7 @@ class ReminderDelivery:
         if isinstance(result, DeliveryFailed):
             return await self._failed(reminder, send.context, result, now)
         reminder.provider_message_id = result.provider_message_id
+        reminder.sms_segments = result.sms_segments
         reminder.error, reminder.last_error = None, None
         self._finish(reminder, ReminderStatus.SENT, now)
         self._inform(reminder, InformingOutcome.SENT, now)

@@ -112,6 +112,8 @@ class Reminder(SQLModel, table=True):
     # What the channel said, never personal data: a provider code or an exception type.
     last_error: str | None = Field(default=None, max_length=500)
     provider_message_id: str | None = Field(default=None, max_length=128, index=True)
+    # The parts an SMS was billed as (70 UCS-2 or 160 GSM-7 characters, fewer when split).
+    sms_segments: int | None = Field(default=None)
     idempotency_key: str = Field(max_length=128, unique=True)
     # The rung this one replaces after a permanent failure there.
     previous_id: int | None = Field(default=None, foreign_key="reminder.id", sa_type=ID)

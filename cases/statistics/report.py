@@ -96,6 +96,7 @@ def report_rows(figures: Statistics) -> list[ReportRow]:
     add("обращения", "доля жалоб", figures.complaint_share)
     add("обращения", "дан ответ", figures.appeals_answered)
     add("обращения", "из них в срок", figures.appeals_answered_on_time)
+    add("обращения", "доля отвеченных в срок", figures.appeals_on_time_rate)
     add("ЭКМП", "назначено", figures.examinations_ordered)
     for outcome, label in EXAMINATION_OUTCOMES.items():
         add("ЭКМП завершено", label, figures.examinations_completed_by_outcome.get(outcome, 0))

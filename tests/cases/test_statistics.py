@@ -250,4 +250,5 @@ async def test_report_rows_carry_every_figure(db: RolledBackDatabase) -> None:
     assert rows[("явки", "доля состоявшихся")] == 0.5
     assert rows[("снято с ДН по причине", "выбытие")] == 1
     assert rows[("обращения", "из них в срок")] == 2
+    assert rows[("обращения", "доля отвеченных в срок")] == 0.6667
     assert rows[("информирование: SMS", "failed")] == 1

@@ -27,6 +27,7 @@ from cases.reminders.models import (
     SkipReason,
 )
 from cases.reminders.operations import PostalBatches
+from cases.reminders.policy import sms_segments
 from cases.supervision.models import Visit, VisitStatus
 from cases.supervision.policy import CaseRules
 from cases.worklist.models import WorkItem, WorkItemKind
@@ -143,6 +144,7 @@ async def test_the_same_reminder_delivered_twice_reaches_the_gateway_once(
     assert (first.outcome, second.outcome) == (Outcome.SENT, Outcome.NOTHING_TO_DO)
     assert sms_gateway.state.requests == {reminder.idempotency_key: 1}
     assert reminder.provider_message_id == sms_gateway.state.accepted[0].id
+    assert reminder.sms_segments == sms_segments(sms_gateway.state.accepted[0].text) == 3
     assert "Пётр Сергеевич" in (reminder.body or "")
     assert [(e.method, e.outcome, e.kind) for e in events] == [
         (InformingMethod.SMS, InformingOutcome.SENT, "invitation")
@@ -217,6 +219,8 @@ async def test_in_a_batch_each_reminder_keeps_its_own_outcome(
     following = [r for r in reminders.values() if r.previous_id == invalid.id]
     assert [(r.channel, r.status) for r in following] == [(Channel.EMAIL, ReminderStatus.PENDING)]
     assert reminders[fine.id].provider_message_id == sms_gateway.state.accepted[0].id
+    assert reminders[fine.id].sms_segments == sms_segments(sms_gateway.state.accepted[0].text)
+    assert reminders[transient.id].sms_segments is None
     assert sorted((e.reminder_id, e.outcome) for e in events) == sorted(
         [(fine.id, InformingOutcome.SENT), (invalid.id, InformingOutcome.FAILED)]
     )
