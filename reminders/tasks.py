@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from cases.appeals.service import AppealDeadlineScan
 from cases.kit.columns import utcnow
+from cases.kit.errors import DomainError
 from cases.patients.models import Channel
 from cases.reminders.couriers import Courier, DeliveryLimits
 from cases.reminders.delivery import Outcome, ReminderDelivery
@@ -38,6 +39,9 @@ DISPATCH_BATCH = 500
 SEND_BATCH = 100
 TEN_MINUTES_MS = 10 * 60 * 1000
 ONE_MINUTE_MS = 60 * 1000
+# A refusal by the domain's own rules: the same message would be refused the same way, so the
+# broker does not retry it (the next slot of a periodic job runs anyway).
+NOT_RETRIED: tuple[type[Exception], ...] = (DomainError,)
 
 _couriers: dict[Channel, Courier] | None = None
 # What the actors take for "now"; replaceable, so that a run can be played at another time.
@@ -72,6 +76,7 @@ def delivery_limits(settings: Settings) -> DeliveryLimits:
     queue_name="scans",
     broker=current_broker(),
     max_retries=3,
+    throws=NOT_RETRIED,
     time_limit=TEN_MINUTES_MS,
 )
 async def flag_missed_visits() -> None:
@@ -95,6 +100,7 @@ async def flag_missed_visits() -> None:
     queue_name="scans",
     broker=current_broker(),
     max_retries=3,
+    throws=NOT_RETRIED,
     time_limit=TEN_MINUTES_MS,
 )
 async def scan_appeal_deadlines() -> None:
@@ -129,6 +135,7 @@ def _enqueue_each(delays_ms: Mapping[int, int | None]) -> None:
     queue_name="scans",
     broker=current_broker(),
     max_retries=3,
+    throws=NOT_RETRIED,
     time_limit=TEN_MINUTES_MS,
 )
 async def dispatch_due_reminders() -> None:
@@ -153,6 +160,9 @@ async def dispatch_due_reminders() -> None:
     queue_name="reminders",
     broker=current_broker(),
     max_retries=3,
+    # Nothing is thrown away unretried: a batch that keeps failing is split, and each of its
+    # reminders ends as its own dead letter, for an operator to see.
+    throws=(),
     min_backoff=5_000,
     time_limit=5 * ONE_MINUTE_MS,
     on_retry_exhausted="reminders.split_batch",
@@ -181,7 +191,14 @@ async def send_reminders(reminder_ids: list[int]) -> None:
         log.exception("reminders.batch_enqueue_failed", count=len(alone))
 
 
-@dramatiq.actor(actor_name="reminders.split_batch", queue_name="reminders", broker=current_broker())
+@dramatiq.actor(
+    actor_name="reminders.split_batch",
+    queue_name="reminders",
+    broker=current_broker(),
+    max_retries=3,
+    throws=(),
+    time_limit=ONE_MINUTE_MS,
+)
 async def split_batch(message: dict[str, Any], _retries: dict[str, Any]) -> None:
     """A batch the broker gave up on (unexpected errors): each reminder goes on alone, so that
     one that cannot be sent holds up no other and ends as its own dead letter."""
@@ -196,6 +213,7 @@ async def split_batch(message: dict[str, Any], _retries: dict[str, Any]) -> None
     broker=current_broker(),
     # Our own budget (attempts and age) bounds delivery retries; this bounds unexpected errors.
     max_retries=20,
+    throws=(),
     min_backoff=5_000,
     max_backoff=30 * ONE_MINUTE_MS,
     time_limit=ONE_MINUTE_MS,
@@ -216,7 +234,15 @@ def _milliseconds(delay: timedelta | None) -> int:
     return int(delay.total_seconds() * 1000)
 
 
-@dramatiq.actor(actor_name="reminders.dead_letter", queue_name="reminders", broker=current_broker())
+@dramatiq.actor(
+    actor_name="reminders.dead_letter",
+    queue_name="reminders",
+    broker=current_broker(),
+    # One that fails still leaves its reminder queued: the dispatcher takes it up as lost.
+    max_retries=3,
+    throws=(),
+    time_limit=ONE_MINUTE_MS,
+)
 async def dead_letter(message: dict[str, Any], _retries: dict[str, Any]) -> None:
     """A send the broker gave up on (unexpected errors): mark the reminder dead for an operator."""
     reminder_id = int(message["args"][0])
