@@ -8,6 +8,7 @@ from typing import Any
 
 import dramatiq
 import pytest
+from dramatiq.brokers.stub import StubBroker
 
 from cases.kit.errors import InvalidState
 from cases.supervision.scan import MissedVisitScan
@@ -16,8 +17,9 @@ from reminders import tasks
 
 
 @pytest.fixture
-def stub_worker() -> Iterator[dramatiq.Broker]:
+def stub_worker() -> Iterator[StubBroker]:
     broker = install_broker("memory://")
+    assert isinstance(broker, StubBroker)
     broker.declare_queue("scans")
     worker = dramatiq.Worker(broker, worker_timeout=50)
     worker.start()
@@ -39,32 +41,32 @@ def scan_raising(error: Exception, monkeypatch: pytest.MonkeyPatch) -> list[int]
     return calls
 
 
-def run_scan(broker: dramatiq.Broker) -> None:
+def run_scan(broker: StubBroker) -> None:
     # Backoff of a few milliseconds, so that the retries happen within the test.
     tasks.flag_missed_visits.send_with_options(min_backoff=1, max_backoff=5)
-    broker.join("scans", fail_fast=False)  # type: ignore[attr-defined]
+    broker.join("scans", fail_fast=False)
 
 
 def test_a_refusal_by_the_domain_is_not_retried(
-    stub_worker: dramatiq.Broker, monkeypatch: pytest.MonkeyPatch
+    stub_worker: StubBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = scan_raising(InvalidState("the scan cannot run"), monkeypatch)
 
     run_scan(stub_worker)
 
     assert len(calls) == 1
-    assert len(stub_worker.dead_letters) == 1  # type: ignore[attr-defined]
+    assert len(stub_worker.dead_letters) == 1
 
 
 def test_an_unexpected_failure_is_retried_as_often_as_the_actor_says(
-    stub_worker: dramatiq.Broker, monkeypatch: pytest.MonkeyPatch
+    stub_worker: StubBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = scan_raising(RuntimeError("connection reset"), monkeypatch)
 
     run_scan(stub_worker)
 
     assert len(calls) == 1 + tasks.flag_missed_visits.options["max_retries"]
-    assert len(stub_worker.dead_letters) == 1  # type: ignore[attr-defined]
+    assert len(stub_worker.dead_letters) == 1
 
 
 def test_every_actor_states_its_retries_time_limit_and_what_it_does_not_retry() -> None:
