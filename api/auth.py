@@ -116,8 +116,8 @@ class Authenticator:
         self.verified = VerifiedTokens()
         # The representatives found by subject lately (`Settings.identity_cache_seconds`): a
         # caller sends request after request, and looking them up opened a transaction for
-        # each (a statement, BEGIN and COMMIT, and the ORM's work): it halved the throughput
-        # of a representative's patient card, measured. Only someone found is kept.
+        # each (a statement, BEGIN and COMMIT, and the ORM's work) that cost more than the
+        # patient card they asked for. Only someone found is kept.
         self.representatives: TTLCache[str, Actor] | None = (
             TTLCache(4096, settings.identity_cache_seconds, timer=clock)
             if settings.identity_cache_seconds > 0

@@ -116,8 +116,8 @@ class DatabaseSessionMiddleware:
                     await session.close()
             elif session.identity_map or session.new or session.deleted:
                 # A session that never held a connection has nothing to end or release: closing
-                # it would only forget its objects, and costs a round through a greenlet (a
-                # tenth of a compiled read's CPU, measured) even when it holds none.
+                # it would only forget its objects, and costs a round through a greenlet even
+                # when it holds none.
                 session.expunge_all()
         for message in held:
             await send(message)

@@ -93,7 +93,7 @@ RowRule = Callable[[sa.FromClause], sa.ColumnElement[bool]]
 # its patient is in the scope (a correlated EXISTS, an index probe per row). A rule that listed
 # them (`patient_id IN (SELECT id FROM patient WHERE insurer_id = ...)`) read every patient of
 # the insurer wherever the planner could not turn it into a join: under an OR, or in the
-# nested selects of a compiled read, measured at 100 ms per worklist page at 100,000 patients.
+# nested selects of a compiled read (docs/benchmarks.md, "Measurements behind the code").
 PatientTest = Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]]
 
 
@@ -227,9 +227,8 @@ def row_rules(
         rules[model] = lambda table: case_admits(table.c.case_id)
     if scope.insurer_id is not None:
         # An appeal's work item may concern a person who is not a known patient. Under an OR
-        # the planner would hash an EXISTS over every patient of the insurer (seen: 40 ms for
-        # a representative's worklist page at 100,000 patients); a scalar subquery it never
-        # hashes: an index probe per row. As a boolean subquery (not a comparison, which it
+        # the planner would hash an EXISTS over every patient of the insurer; a scalar subquery
+        # it never hashes: an index probe per row. As a boolean subquery (not a comparison, which it
         # guesses true of 1 row in 200) it is guessed mostly true, so that a worklist's page is
         # read in its index's order and cut after the page (`ix_work_item_open_worklist`),
         # instead of checking every open item of the owner and sorting them.
@@ -289,9 +288,9 @@ def implied_by_parent(model: type, column: str, parent: sa.FromClause) -> bool:
 
 
 # Built once per kind of scope and attached to every statement of its sessions, the scope's own
-# ids given as parameters: building them (an alias and a subquery per table) took 5 ms of CPU
-# for an insurer's scope and 10 ms for a clinic's, measured, on every ORM statement a scoped
-# session ran, and kept per scope they would hold half a megabyte to a megabyte each.
+# ids given as parameters: building them (an alias and a subquery per table) is too costly to
+# repeat on every ORM statement a scoped session runs, and kept per scope they would grow with
+# the number of insurers and clinics.
 _CRITERIA: dict[str, tuple[Any, ...]] = {}
 
 

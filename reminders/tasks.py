@@ -29,8 +29,8 @@ from reminders.rules import case_rules
 
 log = structlog.get_logger(__name__)
 
-# Batches of 1,000 to 5,000 scanned no faster (a batch is five statements whatever its size);
-# 500 keeps each transaction, and the visits it locks, small.
+# A batch is five statements whatever its size, so larger batches gain little; 500 keeps each
+# transaction, and the visits it locks, small.
 SCAN_BATCH = 500
 DISPATCH_BATCH = 500
 # Reminders per `reminders.send_batch` message: one transaction and one request to the SMS
