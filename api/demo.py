@@ -34,6 +34,7 @@ from cases.kit.validation import (
 from cases.patients.models import Channel, NotificationConsent, Patient, Sex
 from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Representative
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
+from cases.reminders.outbox import outbox_row
 from cases.supervision.models import (
     CaseSource,
     CaseStatus,
@@ -49,7 +50,7 @@ from cases.worklist.models import (
     WorkItem,
     WorkItemStatus,
 )
-from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item
+from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item, work_item_row
 
 TFOMS_CONTACT_CENTRE: Final = normalize_phone("8-800-707-11-35")
 
@@ -731,13 +732,16 @@ class _PatientGenerator:
         visit.updated_at = missed_at
         kind, priority = missed_visit_work_item(second_in_a_row=escalate)
         work_item = WorkItem(
-            kind=kind,
-            owner_id=case.representative_id,
-            patient_id=_UNSAVED,
-            priority=priority,
-            due_at=missed_at,
-            status=WorkItemStatus.OPEN,
-            created_at=missed_at,
+            **work_item_row(
+                kind=kind,
+                owner_id=case.representative_id,
+                patient_id=_UNSAVED,
+                priority=priority,
+                due_at=missed_at,
+                # Made from the visit id once the visit has one, as the scan keys it.
+                dedup_key=None,
+                now=missed_at,
+            )
         )
         attempt: ContactAttempt | None = None
         attempt_method = ContactMethod.CALL if rng.random() < 0.9 else ContactMethod.LETTER
@@ -820,15 +824,18 @@ class _PatientGenerator:
         """Due at 10:00 local time on `day`: delivered or skipped if that is past, else pending."""
         scheduled_for = _at(day, 10)
         reminder = Reminder(
-            patient_id=_UNSAVED,
-            kind=kind,
-            channel=channel or Channel.SMS,
-            template=kind.value,
-            scheduled_for=scheduled_for,
-            # Made from the visit id once the visit has one.
-            idempotency_key="",
-            created_at=min(scheduled_for, self.now),
-            updated_at=min(scheduled_for, self.now),
+            **outbox_row(
+                patient_id=_UNSAVED,
+                case_id=None,
+                visit_id=None,
+                kind=kind,
+                channel=channel or Channel.SMS,
+                template=kind.value,
+                scheduled_for=scheduled_for,
+                # Made from the visit id once the visit has one.
+                idempotency_key="",
+                now=min(scheduled_for, self.now),
+            )
         )
         if scheduled_for > self.now:
             return reminder

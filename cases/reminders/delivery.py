@@ -32,6 +32,7 @@ from cases.reminders.models import (
     ReminderStatus,
     SkipReason,
 )
+from cases.reminders.outbox import outbox_row
 from cases.reminders.policy import Reachability, next_allowed_send_time, reachability_of, render
 from cases.reminders.repository import (
     InformingEventRepository,
@@ -41,7 +42,8 @@ from cases.reminders.repository import (
 from cases.supervision.models import CaseStatus, VisitStatus
 from cases.supervision.policy import CaseRules
 from cases.supervision.repository import SupervisionCaseRepository
-from cases.worklist.models import WorkItemKind, WorkItemStatus
+from cases.worklist.models import WorkItemKind
+from cases.worklist.policy import work_item_row
 from cases.worklist.repository import WorkItemRepository
 
 # Channels that reach the patient directly, and so wait for the patient's waking hours.
@@ -333,21 +335,18 @@ class ReminderDelivery:
         if channel is not None:
             await self.reminders.plan(
                 [
-                    {
-                        "patient_id": reminder.patient_id,
-                        "case_id": reminder.case_id,
-                        "visit_id": reminder.visit_id,
-                        "kind": reminder.kind,
-                        "channel": channel,
-                        "template": reminder.template,
-                        "scheduled_for": now,
-                        "status": ReminderStatus.PENDING,
-                        "attempts": 0,
-                        "previous_id": reminder.id,
-                        "idempotency_key": f"{reminder.idempotency_key}>{channel.value}"[:128],
-                        "created_at": now,
-                        "updated_at": now,
-                    }
+                    outbox_row(
+                        patient_id=reminder.patient_id,
+                        case_id=reminder.case_id,
+                        visit_id=reminder.visit_id,
+                        kind=reminder.kind,
+                        channel=channel,
+                        template=reminder.template,
+                        scheduled_for=now,
+                        idempotency_key=f"{reminder.idempotency_key}>{channel.value}"[:128],
+                        now=now,
+                        previous_id=reminder.id,
+                    )
                 ]
             )
             return
@@ -368,19 +367,17 @@ class ReminderDelivery:
         owner = await self.cases.representative_of(reminder.case_id) if reminder.case_id else None
         await self.work_items.raise_many(
             [
-                {
-                    "kind": kind,
-                    "owner_id": owner,
-                    "patient_id": reminder.patient_id,
-                    "case_id": reminder.case_id,
-                    "visit_id": reminder.visit_id,
-                    "reminder_id": reminder.id,
-                    "priority": 2,
-                    "due_at": due,
-                    "status": WorkItemStatus.OPEN,
-                    "dedup_key": dedup_key,
-                    "created_at": now,
-                }
+                work_item_row(
+                    kind=kind,
+                    owner_id=owner,
+                    patient_id=reminder.patient_id,
+                    case_id=reminder.case_id,
+                    visit_id=reminder.visit_id,
+                    reminder_id=reminder.id,
+                    due_at=due,
+                    dedup_key=dedup_key,
+                    now=now,
+                )
             ]
         )
 

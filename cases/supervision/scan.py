@@ -24,10 +24,7 @@ from cases.supervision.policy import CaseRules
 from cases.supervision.repository import (
     VisitRepository,
 )
-from cases.worklist.models import (
-    WorkItemStatus,
-)
-from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item
+from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item, work_item_row
 from cases.worklist.repository import (
     WorkItemRepository,
 )
@@ -79,15 +76,14 @@ class MissedVisitScan:
         kind, priority = missed_visit_work_item(
             second_in_a_row=known.previous == VisitStatus.MISSED
         )
-        return {
-            "kind": kind,
-            "owner_id": known.representative_id,
-            "patient_id": known.patient_id,
-            "case_id": case_id,
-            "visit_id": visit_id,
-            "priority": priority,
-            "due_at": now,
-            "status": WorkItemStatus.OPEN,
-            "dedup_key": missed_visit_dedup_key(visit_id),
-            "created_at": now,
-        }
+        return work_item_row(
+            kind=kind,
+            owner_id=known.representative_id,
+            patient_id=known.patient_id,
+            case_id=case_id,
+            visit_id=visit_id,
+            priority=priority,
+            due_at=now,
+            dedup_key=missed_visit_dedup_key(visit_id),
+            now=now,
+        )

@@ -1,4 +1,4 @@
-""""Today" is the region's date, never the server's: checks of dates against today use the zone
+""" "Today" is the region's date, never the server's: checks of dates against today use the zone
 of the deployment's region and its clock."""
 
 from __future__ import annotations
