@@ -35,6 +35,7 @@ from cases.patients.models import Channel, NotificationConsent, Patient, Sex
 from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Representative
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
 from cases.reminders.outbox import outbox_row
+from cases.reminders.policy import reminder_key
 from cases.supervision.models import (
     CaseSource,
     CaseStatus,
@@ -43,6 +44,7 @@ from cases.supervision.models import (
     Visit,
     VisitStatus,
 )
+from cases.supervision.policy import DEFAULT_GRACE_DAYS, due_date, window_days
 from cases.worklist.models import (
     ContactAttempt,
     ContactMethod,
@@ -66,13 +68,6 @@ LEVEL_COUNTS: Final = {1: 86, 2: 45, 3: 12}
 
 
 PATIENTS_PER_TRANSACTION: Final = 500
-
-
-# The missed-visit scan's default grace period (Settings.grace_period_days).
-GRACE_DAYS: Final = 7
-
-
-WINDOW_DAYS: Final = 30
 
 
 # Stands for a foreign key that is filled in once the referenced row has an id.
@@ -656,13 +651,14 @@ class _PatientGenerator:
         """Past windows with their outcomes, and the next window(s) still to come."""
         rng = self.rng
         today = self.today
-        interval = timedelta(days=365 // case.visits_per_year)
+        length = timedelta(days=window_days(case.visits_per_year))
         plans: list[_VisitPlan] = []
         previous_outcome: VisitStatus | None = None
         number = 1
         while True:
-            start = case.opened_on + number * interval
-            end = start + timedelta(days=WINDOW_DAYS - 1)
+            previous_due = due_date(case.opened_on, case.visits_per_year, number - 1)
+            start = due_date(case.opened_on, case.visits_per_year, number)
+            end = start + length
             number += 1
             if case.closed_on is not None and start > case.closed_on:
                 break
@@ -671,13 +667,13 @@ class _PatientGenerator:
                 clinic_id=clinic.id,
                 window_start=start,
                 window_end=end,
-                created_at=_at(max(case.opened_on, start - interval), 10),
-                updated_at=_at(max(case.opened_on, start - interval), 10),
+                created_at=_at(max(case.opened_on, previous_due), 10),
+                updated_at=_at(max(case.opened_on, previous_due), 10),
             )
             plan = _VisitPlan(visit)
             plans.append(plan)
             if case.closed_on is not None and (
-                end >= case.closed_on or end >= today - timedelta(days=GRACE_DAYS)
+                end >= case.closed_on or end >= today - timedelta(days=DEFAULT_GRACE_DAYS)
             ):
                 # Closing a case cancels the visits it still had ahead.
                 self._cancel(visit, case.closed_on, "case_closed")
@@ -685,7 +681,7 @@ class _PatientGenerator:
             if start > today:
                 self._plan_ahead(plan, case, patient, consents)
                 break
-            if end < today - timedelta(days=GRACE_DAYS):
+            if end < today - timedelta(days=DEFAULT_GRACE_DAYS):
                 roll = rng.random()
                 if roll < 0.05:
                     self._cancel(visit, start, "clinic_rescheduled")
@@ -725,7 +721,7 @@ class _PatientGenerator:
         """Marked by the missed-visit scan; like the scan, a second miss in a row escalates."""
         rng = self.rng
         visit = plan.visit
-        missed_at = _at(visit.window_end + timedelta(days=GRACE_DAYS + 1), 3)
+        missed_at = _at(visit.window_end + timedelta(days=DEFAULT_GRACE_DAYS + 1), 3)
         visit.status = VisitStatus.MISSED
         visit.missed_at = missed_at
         visit.changed_by = "job:visits.flag_missed"
@@ -935,7 +931,11 @@ async def _insert_patients(
                     reminder.patient_id = patient_id
                     reminder.case_id = case_id
                     reminder.visit_id = visit_id
-                    reminder.idempotency_key = f"visit:{visit_id}:{reminder.kind.value}"
+                    reminder.idempotency_key = reminder_key(
+                        visit_id,
+                        ReminderKind(reminder.kind),
+                        reminder.scheduled_for.astimezone(_ZONE).date(),
+                    )
                     reminders.append(reminder)
                 if visit_plan.follow_up is not None:
                     work_item = visit_plan.follow_up.work_item

@@ -138,15 +138,20 @@ def _at_local(day: date, at: time, zone: ZoneInfo) -> datetime:
 def _planned(
     visit_id: int, kind: ReminderKind, channel: Channel, day: date, at: time, zone: ZoneInfo
 ) -> PlannedReminder:
-    # The key depends only on the visit, the kind and the local date, so recomputing a plan
-    # yields the same keys and the outbox's unique constraint turns replays into no-ops.
     return PlannedReminder(
         kind=kind,
         channel=channel,
         template=kind.value,
         scheduled_for=_at_local(day, at, zone),
-        idempotency_key=f"visit:{visit_id}:{kind.value}:{day.isoformat()}",
+        idempotency_key=reminder_key(visit_id, kind, day),
     )
+
+
+def reminder_key(visit_id: int, kind: ReminderKind, day: date) -> str:
+    """A visit's reminder of one kind on one local date: the key depends on nothing else, so
+    recomputing a plan yields the same keys and the outbox's unique constraint turns replays
+    into no-ops."""
+    return f"visit:{visit_id}:{kind.value}:{day.isoformat()}"
 
 
 def reminders_for_visit(

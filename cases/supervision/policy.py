@@ -28,6 +28,9 @@ class CaseRules:
 
 
 MAX_VISITS_PER_YEAR: Final = 52
+# Days after a window ends before its visit counts as missed, unless a deployment sets its own
+# (`GRACE_PERIOD_DAYS`).
+DEFAULT_GRACE_DAYS: Final = 7
 
 
 _MAX_WINDOW_DAYS: Final = 30
@@ -59,7 +62,7 @@ def _spacing_days(visits_per_year: int) -> int:
     return round(365 / visits_per_year)
 
 
-def _due_date(anchor: date, visits_per_year: int, k: int) -> date:
+def due_date(anchor: date, visits_per_year: int, k: int) -> date:
     """The k-th due date, counted from `anchor` itself so month-end clamping never drifts."""
     months = _spacing_months(visits_per_year)
     if months is not None:
@@ -95,11 +98,11 @@ def plan_visit_windows(
         raise ValueError(f"count must not be negative, got {count}")
     length = timedelta(days=window_days(visits_per_year))
     k = 1
-    while _due_date(opened_on, visits_per_year, k) + length < today:
+    while due_date(opened_on, visits_per_year, k) + length < today:
         k += 1
     windows: list[tuple[date, date]] = []
     for offset in range(count):
-        start = _due_date(opened_on, visits_per_year, k + offset)
+        start = due_date(opened_on, visits_per_year, k + offset)
         windows.append((start, start + length))
     return windows
 
@@ -107,5 +110,5 @@ def plan_visit_windows(
 def next_window_after(attended_on: date, visits_per_year: int) -> tuple[date, date]:
     """The window that attending a visit on `attended_on` schedules: one spacing later."""
     check_visits_per_year(visits_per_year)
-    start = _due_date(attended_on, visits_per_year, 1)
+    start = due_date(attended_on, visits_per_year, 1)
     return start, start + timedelta(days=window_days(visits_per_year))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -18,7 +19,10 @@ from api.demo import TFOMS_CONTACT_CENTRE, seed_region
 from cases.kit.validation import name_search_key, normalize_enp, normalize_phone, normalize_snils
 from cases.patients.models import Patient, Sex
 from cases.registry.models import Insurer, Representative
+from cases.reminders.models import Reminder, ReminderKind
+from cases.reminders.policy import reminder_key
 from cases.supervision.models import CaseStatus, SupervisionCase, Visit, VisitStatus
+from cases.supervision.policy import DEFAULT_GRACE_DAYS, window_days
 from core.db import create_engine, create_session_factory
 from core.migrate import upgrade
 from core.settings import Settings
@@ -173,3 +177,31 @@ async def test_seeding_twice_is_refused(fresh_database: SessionFactoryMaker) -> 
     with pytest.raises(ValueError, match="already holds a region"):
         await seed_region(factory, patients=10, seed=SEED, progress=False, today=TODAY)
     assert len(await _enps(factory)) == 10
+
+
+async def test_the_demo_follows_the_domains_own_plan(fresh_database: SessionFactoryMaker) -> None:
+    """Its windows, reminder keys and missed visits are the domain's, not copies of them."""
+    sessions = await fresh_database()
+    await seed_region(sessions, patients=PATIENTS, seed=SEED, today=TODAY)
+
+    async with sessions() as session:
+        cases = {c.id: c for c in (await session.execute(sa.select(SupervisionCase))).scalars()}
+        visits = (await session.execute(sa.select(Visit))).scalars().all()
+        reminders = (
+            await session.execute(sa.select(Reminder).where(col(Reminder.visit_id).is_not(None)))
+        ).scalars()
+        keys = [(r.idempotency_key, r.visit_id, r.kind, r.scheduled_for) for r in reminders]
+
+    assert visits
+    assert keys
+    for visit in visits:
+        case = cases[visit.case_id]
+        length = window_days(case.visits_per_year)
+        assert visit.window_end - visit.window_start == timedelta(days=length)
+        if visit.status is VisitStatus.MISSED:
+            assert visit.missed_at is not None
+            assert (visit.missed_at.date() - visit.window_end).days > DEFAULT_GRACE_DAYS
+    for key, visit_id, kind, scheduled_for in keys:
+        assert visit_id is not None
+        local_day = scheduled_for.astimezone(ZoneInfo("Europe/Moscow")).date()
+        assert key == reminder_key(visit_id, ReminderKind(kind), local_day)
