@@ -9,13 +9,12 @@ from typing import Any, TypeVar
 import strawberry
 import structlog
 from graphql import GraphQLError
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
 
 from cases.kit import errors as domain
+from cases.kit.savepoints import in_savepoint
 
 log = structlog.get_logger(__name__)
 
@@ -80,23 +79,10 @@ def user_error(error: domain.DomainError) -> UserError:
 
 async def run_mutation(session: Any, change: Callable[[], Awaitable[T]]) -> T | UserError:
     """Run one mutation in a savepoint: an expected failure leaves nothing half-written."""
-    savepoint = await session.begin_nested()
     try:
-        result = await change()
-        await savepoint.commit()
+        return await in_savepoint(session, change)
     except domain.DomainError as error:
-        await savepoint.rollback()
         return user_error(error)
-    except StaleDataError:
-        await savepoint.rollback()
-        return user_error(domain.Conflict("changed by someone else meanwhile; reload and retry"))
-    except IntegrityError:
-        await savepoint.rollback()
-        return user_error(domain.Conflict("conflicts with data stored meanwhile; reload and retry"))
-    except BaseException:
-        await savepoint.rollback()
-        raise
-    return result
 
 
 def is_expected(error: GraphQLError) -> bool:
