@@ -31,7 +31,7 @@ from bench.scenarios import drop_queues
 from core.broker import build_broker
 
 DISPATCH_ACTOR: Final = "reminders.dispatch_due"
-# The queues of `reminders.tasks`: the dispatcher's and the sender's.
+# The queues of `reminders.actors`: the dispatcher's and the sender's.
 QUEUES: Final = ("scans", "reminders")
 # A run that makes no progress for this long is over: what was sent by then is reported.
 STALL_SECONDS: Final = 60.0

@@ -2,7 +2,7 @@
 
 Run as `python -m bench.pipeline_worker THREADS RUN` with the worker's `DISPENSARY_*` settings
 in the environment. It is `dispensary worker` (`reminders.runtime.run_worker`, every actor of
-`reminders.tasks`, the broker of `core.broker.build_broker`) with three changes, all for the
+`reminders.actors`, the broker of `core.broker.build_broker`) with three changes, all for the
 measurement:
 
 - the actors' clock is pinned to `CLOCK`, inside the patients' waking hours, so that no SMS
@@ -41,7 +41,7 @@ def main(threads: int, run: str) -> None:
     from core.broker import current_broker
     from core.logging import configure_logging
     from core.settings import get_settings
-    from reminders import tasks
+    from reminders.actors import common
     from reminders.channels import SmsGatewayCourier
     from reminders.runtime import run_worker
 
@@ -52,8 +52,8 @@ def main(threads: int, run: str) -> None:
     # `run_worker` moves the actors to the broker it installs; they keep these queue names.
     for actor in current_broker().actors.values():
         actor.queue_name = run_queue(actor.queue_name, run)
-    tasks.clock = pinned_clock
-    tasks.use_couriers({Channel.SMS: SmsGatewayCourier(settings.sms_gateway_url, None)})
+    common.use_clock(pinned_clock)
+    common.use_couriers({Channel.SMS: SmsGatewayCourier(settings.sms_gateway_url, None)})
     run_worker(settings, threads, ready=lambda: print("ready", flush=True))
 
 

@@ -35,7 +35,7 @@ from core.settings import Settings
 from reminders.rules import case_rules
 
 PAGE_SIZES = (10, 50, 100)
-SCAN_BATCH = 500  # the actor's batch (reminders.tasks.SCAN_BATCH)
+SCAN_BATCH = 500  # the actor's batch (reminders.actors.visits.SCAN_BATCH)
 NEWLY_MISSED = 10_000
 # Rounds of the scan and its single statement, the order alternating: a noisy machine's figure
 # is the median.

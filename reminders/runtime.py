@@ -42,7 +42,7 @@ def run_worker(settings: Settings, threads: int, ready: Callable[[], None] | Non
     `ready` is called once the worker's threads have started (the benchmark times from there).
     """
     broker = install_broker(settings.broker_url)
-    from reminders import tasks  # noqa: F401 - declares the actors on the broker
+    import reminders.actors  # noqa: F401 - declares the actors on the broker
 
     worker = dramatiq.Worker(broker, worker_threads=threads)
     worker.start()

@@ -67,12 +67,14 @@ class Scheduler:
 
 
 def default_jobs() -> list[PeriodicJob]:
-    from reminders import tasks
+    from reminders.actors import appeals, delivery, visits
 
     return [
-        PeriodicJob("visits.flag_missed", timedelta(hours=1), tasks.flag_missed_visits.send),
+        PeriodicJob("visits.flag_missed", timedelta(hours=1), visits.flag_missed_visits.send),
         PeriodicJob(
-            "reminders.dispatch_due", timedelta(minutes=1), tasks.dispatch_due_reminders.send
+            "reminders.dispatch_due", timedelta(minutes=1), delivery.dispatch_due_reminders.send
         ),
-        PeriodicJob("appeals.scan_deadlines", timedelta(hours=1), tasks.scan_appeal_deadlines.send),
+        PeriodicJob(
+            "appeals.scan_deadlines", timedelta(hours=1), appeals.scan_appeal_deadlines.send
+        ),
     ]

@@ -13,7 +13,7 @@ from dramatiq.brokers.stub import StubBroker
 from cases.kit.errors import InvalidState
 from cases.supervision.scan import MissedVisitScan
 from core.broker import install_broker
-from reminders import tasks
+from reminders.actors import appeals, delivery, visits
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def scan_raising(error: Exception, monkeypatch: pytest.MonkeyPatch) -> list[int]
 
 def run_scan(broker: StubBroker) -> None:
     # Backoff of a few milliseconds, so that the retries happen within the test.
-    tasks.flag_missed_visits.send_with_options(min_backoff=1, max_backoff=5)
+    visits.flag_missed_visits.send_with_options(min_backoff=1, max_backoff=5)
     broker.join("scans", fail_fast=False)
 
 
@@ -65,18 +65,18 @@ def test_an_unexpected_failure_is_retried_as_often_as_the_actor_says(
 
     run_scan(stub_worker)
 
-    assert len(calls) == 1 + tasks.flag_missed_visits.options["max_retries"]
+    assert len(calls) == 1 + visits.flag_missed_visits.options["max_retries"]
     assert len(stub_worker.dead_letters) == 1
 
 
 def test_every_actor_states_its_retries_time_limit_and_what_it_does_not_retry() -> None:
     for actor in (
-        tasks.flag_missed_visits,
-        tasks.scan_appeal_deadlines,
-        tasks.dispatch_due_reminders,
-        tasks.send_reminders,
-        tasks.split_batch,
-        tasks.send_reminder,
-        tasks.dead_letter,
+        visits.flag_missed_visits,
+        appeals.scan_appeal_deadlines,
+        delivery.dispatch_due_reminders,
+        delivery.send_reminders,
+        delivery.split_batch,
+        delivery.send_reminder,
+        delivery.dead_letter,
     ):
         assert {"max_retries", "time_limit", "throws"} <= actor.options.keys(), actor.actor_name

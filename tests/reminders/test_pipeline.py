@@ -26,7 +26,7 @@ from cases.supervision.models import Visit, VisitStatus
 from core.broker import install_broker
 from core.db import create_engine, create_session_factory
 from core.settings import Settings, get_settings, use_settings
-from reminders import tasks
+from reminders.actors import common, delivery, visits
 from reminders.database import forget_worker_engine
 from tests.api.test_cases_api import gid
 from tests.conftest import (
@@ -78,7 +78,7 @@ async def pipeline(
     )
     previous = get_settings()
     use_settings(settings)
-    tasks.use_couriers(None)
+    common.use_couriers(None)
     forget_worker_engine()
     broker = install_broker(broker_url)
     for queue in ("scans", "reminders"):
@@ -91,8 +91,8 @@ async def pipeline(
     finally:
         worker.stop()
         forget_worker_engine()
-        tasks.clock = tasks.utcnow
-        tasks.use_couriers(None)
+        common.use_clock(None)
+        common.use_couriers(None)
         use_settings(previous)
         install_broker("memory://")
         broker.close()
@@ -139,7 +139,7 @@ async def test_reminders_and_missed_visits_flow_through_real_brokers(
             datetime.combine(window_start, datetime.min.time(), VLADIVOSTOK)
             + timedelta(hours=9, minutes=5)
         )
-        tasks.dispatch_due_reminders.send()
+        delivery.dispatch_due_reminders.send()
 
         # then: the gateway takes the invitation once, and the sender records it
         async def invited() -> bool:
@@ -161,7 +161,7 @@ async def test_reminders_and_missed_visits_flow_through_real_brokers(
             datetime.combine(window_end, datetime.min.time(), VLADIVOSTOK)
             + timedelta(days=settings.grace_period_days + 1, hours=10)
         )
-        tasks.flag_missed_visits.send()
+        visits.flag_missed_visits.send()
 
         async def missed() -> bool:
             async with sessions() as session:
@@ -188,7 +188,7 @@ async def test_reminders_and_missed_visits_flow_through_real_brokers(
 
 
 def travel_to(moment: datetime) -> None:
-    tasks.clock = lambda: moment.astimezone(ZoneInfo("UTC"))
+    common.use_clock(lambda: moment.astimezone(ZoneInfo("UTC")))
 
 
 MOSCOW_MORNING = datetime(2026, 11, 23, 11, tzinfo=ZoneInfo("Europe/Moscow"))
@@ -245,7 +245,7 @@ async def test_a_batch_hands_a_reminder_that_must_try_again_to_a_delayed_send_of
     sms_gateway.state.fail_next(1, status=503)
 
     # when
-    tasks.dispatch_due_reminders.send()
+    delivery.dispatch_due_reminders.send()
 
     # then: one batch request for the three; the one that failed went again on its own
     assert await eventually(lambda: all_sent(sessions, 3)), sms_gateway.state.requests
@@ -263,7 +263,7 @@ async def test_a_batch_the_broker_gave_up_on_goes_on_one_reminder_at_a_time(
     ids = await due_sms(sessions, 2, ReminderStatus.QUEUED)
 
     # when: the broker hands the batch to the actor for exhausted retries
-    tasks.split_batch.send({"args": [ids]}, {"retries": 4})
+    delivery.split_batch.send({"args": [ids]}, {"retries": 4})
 
     # then: each reminder is sent by a message of its own
     assert await eventually(lambda: all_sent(sessions, 2)), sms_gateway.state.requests

@@ -1,117 +1,39 @@
-"""Dramatiq actors. Each takes ids only, opens its own session, re-checks state, and is idempotent."""
+"""Reminders' actors: dispatch of due reminders, sending in batches and alone, dead letters."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
-from cases.appeals.service import AppealDeadlineScan
-from cases.kit.columns import utcnow
-from cases.kit.errors import DomainError
-from cases.patients.models import Channel
-from cases.reminders.couriers import Courier, DeliveryLimits
 from cases.reminders.delivery import Outcome, ReminderDelivery
 from cases.reminders.dispatcher import ReminderDispatcher
-from cases.supervision.scan import MissedVisitScan
 from core.broker import current_broker
-from core.settings import Settings, get_settings
-from reminders.channels import couriers_from_settings
+from core.settings import get_settings
+from reminders.actors.common import (
+    NOT_RETRIED,
+    ONE_MINUTE_MS,
+    TEN_MINUTES_MS,
+    couriers,
+    delivery_limits,
+    now,
+)
 from reminders.database import worker_sessions
 from reminders.rules import case_rules
 
-log = structlog.get_logger(__name__)
-
-# A batch is five statements whatever its size, so larger batches gain little; 500 keeps each
-# transaction, and the visits it locks, small.
-SCAN_BATCH = 500
 DISPATCH_BATCH = 500
+
+
 # Reminders per `reminders.send_batch` message: one transaction and one request to the SMS
 # gateway for the lot, where a message per reminder paid the broker, a transaction and an
 # HTTP request each time.
 SEND_BATCH = 100
-TEN_MINUTES_MS = 10 * 60 * 1000
-ONE_MINUTE_MS = 60 * 1000
-# A refusal by the domain's own rules: the same message would be refused the same way, so the
-# broker does not retry it (the next slot of a periodic job runs anyway).
-NOT_RETRIED: tuple[type[Exception], ...] = (DomainError,)
-
-_couriers: dict[Channel, Courier] | None = None
-# What the actors take for "now"; replaceable, so that a run can be played at another time.
-clock: Callable[[], datetime] = utcnow
-
-
-def couriers() -> dict[Channel, Courier]:
-    """This process's couriers, made once from the settings."""
-    global _couriers
-    if _couriers is None:
-        _couriers = couriers_from_settings(get_settings())
-    return _couriers
-
-
-def use_couriers(replacement: dict[Channel, Courier] | None) -> None:
-    """Replace the couriers (None: build them from the settings again on next use)."""
-    global _couriers
-    _couriers = replacement
-
-
-def delivery_limits(settings: Settings) -> DeliveryLimits:
-    return DeliveryLimits(
-        max_attempts=settings.delivery_max_attempts,
-        min_backoff=timedelta(seconds=settings.delivery_min_backoff_seconds),
-        max_backoff=timedelta(seconds=settings.delivery_max_backoff_seconds),
-        max_age=timedelta(hours=settings.delivery_max_age_hours),
-    )
-
-
-@dramatiq.actor(
-    actor_name="visits.flag_missed",
-    queue_name="scans",
-    broker=current_broker(),
-    max_retries=3,
-    throws=NOT_RETRIED,
-    time_limit=TEN_MINUTES_MS,
-)
-async def flag_missed_visits() -> None:
-    """Flag every visit overdue past the grace period, a committed batch at a time."""
-    settings = get_settings()
-    flagged = 0
-    while True:
-        async with worker_sessions()() as session:
-            count = await MissedVisitScan(session, case_rules(settings)).run(
-                clock(), settings.grace_period_days, settings.zone, SCAN_BATCH
-            )
-            await session.commit()
-        flagged += count
-        if count < SCAN_BATCH:
-            break
-    log.info("visits.flagged_missed", count=flagged)
-
-
-@dramatiq.actor(
-    actor_name="appeals.scan_deadlines",
-    queue_name="scans",
-    broker=current_broker(),
-    max_retries=3,
-    throws=NOT_RETRIED,
-    time_limit=TEN_MINUTES_MS,
-)
-async def scan_appeal_deadlines() -> None:
-    """Raise work items for appeals near their answer deadline and for overdue ones."""
-    settings = get_settings()
-    async with worker_sessions()() as session:
-        raised = await AppealDeadlineScan(session).run(
-            clock(), settings.zone, settings.appeal_near_deadline_days
-        )
-        await session.commit()
-    log.info("appeals.deadline_items_raised", count=raised)
 
 
 def _delivery(session: AsyncSession) -> ReminderDelivery:
@@ -130,6 +52,9 @@ def _enqueue_each(delays_ms: Mapping[int, int | None]) -> None:
         send_reminder.send_with_options(args=(reminder_id,), delay=delay)
 
 
+log = structlog.get_logger(__name__)
+
+
 @dramatiq.actor(
     actor_name="reminders.dispatch_due",
     queue_name="scans",
@@ -145,7 +70,7 @@ async def dispatch_due_reminders() -> None:
     dispatched = 0
     while True:
         async with worker_sessions()() as session:
-            ids = await ReminderDispatcher(session, rules, limits).claim(clock(), DISPATCH_BATCH)
+            ids = await ReminderDispatcher(session, rules, limits).claim(now(), DISPATCH_BATCH)
             await session.commit()
         # The broker client blocks on network I/O; keep it off the event loop.
         await asyncio.to_thread(_enqueue, ids)
@@ -172,7 +97,7 @@ async def send_reminders(reminder_ids: list[int]) -> None:
     alone as a `reminders.send` message, delayed by its backoff, and so does each that the batch
     could not carry (an e-mail), at once."""
     async with worker_sessions()() as session:
-        attempts = await _delivery(session).deliver_many(reminder_ids, clock())
+        attempts = await _delivery(session).deliver_many(reminder_ids, now())
         await session.commit()
     outcomes = Counter(attempt.outcome.value for attempt in attempts.values())
     log.info("reminders.batch", size=len(reminder_ids), **outcomes)
@@ -222,7 +147,7 @@ async def split_batch(message: dict[str, Any], _retries: dict[str, Any]) -> None
 async def send_reminder(reminder_id: int) -> None:
     """Deliver one reminder; a transient failure comes back after the backoff."""
     async with worker_sessions()() as session:
-        attempt = await _delivery(session).deliver(reminder_id, clock())
+        attempt = await _delivery(session).deliver(reminder_id, now())
         await session.commit()
     log.info("reminders.attempt", reminder_id=reminder_id, outcome=attempt.outcome.value)
     if attempt.outcome is Outcome.RETRY:
@@ -247,6 +172,6 @@ async def dead_letter(message: dict[str, Any], _retries: dict[str, Any]) -> None
     """A send the broker gave up on (unexpected errors): mark the reminder dead for an operator."""
     reminder_id = int(message["args"][0])
     async with worker_sessions()() as session:
-        marked = await _delivery(session).give_up(reminder_id, clock())
+        marked = await _delivery(session).give_up(reminder_id, now())
         await session.commit()
     log.warning("reminders.dead_letter", reminder_id=reminder_id, marked=marked)
