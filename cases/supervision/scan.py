@@ -55,8 +55,18 @@ class MissedVisitScan:
         items: list[dict[str, Any]] = []
         reminders: list[dict[str, Any]] = []
         for row in flagged:
+            items.append(self._work_item(row.id, row.case_id, facts[row.id], now))
+        # One re-booking reminder and one call task per case, for its latest missed window,
+        # however many of its visits this batch flagged.
+        latest: dict[int, Any] = {}
+        for row in flagged:
+            if row.case_id not in latest or (row.window_end, row.id) > (
+                latest[row.case_id].window_end,
+                latest[row.case_id].id,
+            ):
+                latest[row.case_id] = row
+        for row in latest.values():
             known = facts[row.id]
-            items.append(self._work_item(row.id, row.case_id, known, now))
             patient_zone = ZoneInfo(known.time_zone)
             planned = reminders_after_miss(
                 self.rules.policy,

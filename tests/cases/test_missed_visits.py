@@ -148,6 +148,29 @@ async def test_two_misses_of_one_case_in_one_batch_escalate_the_later(
     ]
 
 
+async def test_two_misses_of_one_case_in_one_batch_plan_one_follow_up_for_the_later(
+    db: RolledBackDatabase,
+) -> None:
+    async with db.session() as session:
+        # given: two overdue visits of one case of a patient with a phone
+        region = Region(session)
+        insurer, clinic, representative = await region.basics()
+        patient = await region.patient(insurer, phone="+79161234567")
+        case = await region.case(patient, clinic, representative)
+        await region.visit(case, TODAY - timedelta(days=40))
+        later = await region.visit(case, TODAY - timedelta(days=10))
+
+        # when
+        await MissedVisitScan(session).run(NOW, grace_days=7, zone=MOSCOW)
+
+        # then: one re-booking reminder and one call task, both for the later visit
+        reminders = (await session.execute(sa.select(Reminder))).scalars().all()
+    assert sorted((r.kind, r.visit_id) for r in reminders) == [
+        (ReminderKind.CALL_TASK, later.id),
+        (ReminderKind.REBOOKING, later.id),
+    ]
+
+
 async def test_follow_up_goes_by_contact_data_and_consent(db: RolledBackDatabase) -> None:
     async with db.session() as session:
         # given: one patient who withdrew SMS consent but has an e-mail address, one who
