@@ -167,7 +167,8 @@ def reminders_for_visit(
     """The invitation and appointment reminders a planned visit implies, earliest first.
 
     Each goes out at `quiet_start` in the patient's zone; those already before `now` are
-    dropped. Returns [] when no channel reaches the patient (the caller raises a work item).
+    dropped. Returns [] when no channel reaches the patient (the caller raises a work item
+    instead: `SupervisionService`).
     """
     _require_aware(now, "now")
     channel = first_channel(policy, reachability)

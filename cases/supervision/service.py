@@ -25,6 +25,7 @@ from cases.registry.models import Representative
 from cases.registry.repository import ClinicRepository, RepresentativeRepository
 from cases.reminders.outbox import outbox_rows
 from cases.reminders.policy import (
+    first_channel,
     reachability_of,
     reminders_for_visit,
 )
@@ -51,12 +52,9 @@ from cases.supervision.rules import (
     match_rule,
     resolve_visits_per_year,
 )
-from cases.worklist.models import (
-    WorkItemStatus,
-)
-from cases.worklist.repository import (
-    WorklistRepository,
-)
+from cases.worklist.models import WorkItemKind, WorkItemStatus
+from cases.worklist.policy import work_item_row
+from cases.worklist.repository import WorkItemRepository, WorklistRepository
 
 CASE_FIELDS = [
     "patient_id",
@@ -99,6 +97,7 @@ class SupervisionService:
         self.consents = ConsentRepository.from_session(session)
         self.reminders = ReminderRepository.from_session(session)
         self.work_items = WorklistRepository.from_session(session)
+        self.items = WorkItemRepository.from_session(session)
         self.audit = AuditLog(session)
 
     async def get(self, case_id: int, field_name: str = "id") -> SupervisionCase:
@@ -226,15 +225,35 @@ class SupervisionService:
         return visit
 
     async def _plan_reminders(self, case: SupervisionCase, patient: Patient, visit: Visit) -> None:
+        """The visit's reminders; when no channel reaches the patient, a task for the case's
+        representative instead (once per visit)."""
         consents = (await self.consents.granted([patient.id]))[patient.id]  # type: ignore[list-item,index]
+        reachability = reachability_of(patient, consents)
+        now = self.rules.clock()
+        if first_channel(self.rules.policy, reachability) is None:
+            await self.items.raise_many(
+                [
+                    work_item_row(
+                        kind=WorkItemKind.UNREACHABLE_CONTACT,
+                        owner_id=case.representative_id,
+                        patient_id=patient.id,
+                        case_id=case.id,
+                        visit_id=visit.id,
+                        due_at=now,
+                        dedup_key=f"unreachable:visit:{visit.id}",
+                        now=now,
+                    )
+                ]
+            )
+            return
         planned = reminders_for_visit(
             self.rules.policy,
             visit_id=visit.id,  # type: ignore[arg-type]
             window_start=visit.window_start,
             appointment_at=visit.appointment_at,
             zone=ZoneInfo(patient.time_zone),
-            reachability=reachability_of(patient, consents),
-            now=utcnow(),
+            reachability=reachability,
+            now=now,
         )
         await self.reminders.plan(outbox_rows(planned, patient.id, case.id, visit.id))  # type: ignore[arg-type]
 
