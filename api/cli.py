@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from cases.supervision.rules import SupervisionRuleService
-from core.settings import Settings
+from core.settings import Settings, env
 
 if TYPE_CHECKING:
     from reminders.gateway import SmsGatewayStandIn
@@ -39,8 +39,10 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         first = error.errors()[0]
-        name = "DISPENSARY_" + "_".join(str(part) for part in first["loc"]).upper()
-        fail(f"invalid setting {name}: {first['msg']}")
+        if not first["loc"]:
+            # A rule over several settings: its message names each of them.
+            fail(f"invalid settings: {first['msg'].removeprefix('Value error, ')}")
+        fail(f"invalid setting {env('_'.join(str(part) for part in first['loc']))}: {first['msg']}")
 
 
 def safe_url(url: str) -> str:

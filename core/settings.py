@@ -31,10 +31,18 @@ def _default_database_url() -> str:
     return f"sqlite+aiosqlite:///{Path.cwd() / 'dispensary.sqlite3'}"
 
 
+ENV_PREFIX = "DISPENSARY_"
+
+
+def env(field: str) -> str:
+    """The environment variable that sets a field."""
+    return ENV_PREFIX + field.upper()
+
+
 class Settings(BaseSettings):
     """Everything a deployment may change; defaults give the embedded single-process mode."""
 
-    model_config = SettingsConfigDict(env_prefix="DISPENSARY_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="ignore")
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = Field(default_factory=_default_database_url)
@@ -123,22 +131,33 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _token_verification(self) -> Settings:
         if self.jwt_jwks_url and not (self.jwt_issuer and self.jwt_audience):
-            raise ValueError("jwt_jwks_url needs jwt_issuer and jwt_audience to check tokens")
+            raise ValueError(
+                f"{env('jwt_jwks_url')} needs {env('jwt_issuer')} and {env('jwt_audience')} "
+                "to check tokens"
+            )
         if self.is_production and self.jwt_hs256_secret:
-            raise ValueError("jwt_hs256_secret is for development; production verifies by JWKS")
+            raise ValueError(
+                f"{env('jwt_hs256_secret')} is for development; production verifies by JWKS"
+            )
         if self.is_production and self.api_key_secret == DEVELOPMENT_API_KEY_SECRET:
-            raise ValueError("set api_key_secret in production")
+            raise ValueError(f"set {env('api_key_secret')} in production")
         return self
 
     @model_validator(mode="after")
     def _ordered_hours(self) -> Settings:
-        if self.quiet_hours_start >= self.quiet_hours_end:
-            raise ValueError("quiet_hours_start must be before quiet_hours_end")
-        if self.working_hours_start >= self.working_hours_end:
-            raise ValueError("working_hours_start must be before working_hours_end")
+        for start, end in (
+            ("quiet_hours_start", "quiet_hours_end"),
+            ("working_hours_start", "working_hours_end"),
+        ):
+            if getattr(self, start) >= getattr(self, end):
+                raise ValueError(
+                    f"{env(start)} ({getattr(self, start):%H:%M}) must be before "
+                    f"{env(end)} ({getattr(self, end):%H:%M})"
+                )
         if self.delivery_min_backoff_seconds > self.delivery_max_backoff_seconds:
             raise ValueError(
-                "delivery_min_backoff_seconds must not exceed delivery_max_backoff_seconds"
+                f"{env('delivery_min_backoff_seconds')} must not exceed "
+                f"{env('delivery_max_backoff_seconds')}"
             )
         return self
 

@@ -102,3 +102,29 @@ def test_api_key_create_list_revoke(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "revoked already" in again.output
     assert bad_scope.exit_code == 2
     assert "scopes must be among" in bad_scope.output
+
+
+def test_a_rule_over_two_settings_names_both(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPENSARY_QUIET_HOURS_START", "21:00")
+
+    result = runner.invoke(app, ["migrate"])
+
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "dispensary: invalid settings: DISPENSARY_QUIET_HOURS_START (21:00) must be before "
+        "DISPENSARY_QUIET_HOURS_END (20:00)"
+    ]
+
+
+def test_production_with_the_development_key_secret_names_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DISPENSARY_ENVIRONMENT", "production")
+    monkeypatch.delenv("DISPENSARY_API_KEY_SECRET", raising=False)
+
+    result = runner.invoke(app, ["migrate"])
+
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        "dispensary: invalid settings: set DISPENSARY_API_KEY_SECRET in production"
+    ]
