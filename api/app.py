@@ -16,7 +16,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
@@ -32,7 +32,7 @@ from api.middleware import (
 from api.rate_limit import RateLimiter
 from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
 from api.webhooks import postal_batch, route_refusal, sms_webhook
-from cases.kit.actor import Actor
+from cases.kit.actor import Actor, Role
 from cases.kit.errors import DomainError
 from core.broker import broker_problem
 from core.db import RequestTransaction
@@ -175,6 +175,27 @@ async def _database_problem(engine: AsyncEngine, within: float = 3.0) -> str | N
     return None
 
 
+def _administrators_only(app: ASGIApp) -> ASGIApp:
+    """What the local SMS gateway took (phone numbers, whole texts) is shown to the
+    administrator alone; messages are handed over without a token (the worker's POSTs)."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        actor = scope.get("state", {}).get("actor")
+        if (
+            scope["type"] == "http"
+            and scope["method"] != "POST"
+            and (actor is None or actor.role is not Role.ADMIN)
+        ):
+            await JSONResponse(
+                {"code": "PERMISSION_DENIED", "message": "for the administrator only"},
+                status_code=403,
+            )(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
 def create_app(
     settings: Settings,
     engine: AsyncEngine,
@@ -260,7 +281,9 @@ def create_app(
     ]
     if sms_gateway is not None:
         # Development only: the local SMS gateway, so the whole pipeline runs with nothing else.
-        routes.append(Mount(DEV_SMS_GATEWAY_PATH, app=sms_gateway.app()))
+        if settings.is_production:
+            raise ValueError("the local SMS gateway is for development only")
+        routes.append(Mount(DEV_SMS_GATEWAY_PATH, app=_administrators_only(sms_gateway.app())))
     application = Starlette(
         routes=routes,
         middleware=middleware,

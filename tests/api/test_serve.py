@@ -155,11 +155,19 @@ def test_the_embedded_serve_runs_the_whole_reminder_pipeline(tmp_path: Path) -> 
             if status == "DELIVERED":
                 break
             time.sleep(0.2)
-        messages = httpx.get(f"{base}/dev/sms-gateway/messages", timeout=5).json()
+        anonymous = httpx.get(f"{base}/dev/sms-gateway/messages", timeout=5)
+        messages = httpx.get(
+            f"{base}/dev/sms-gateway/messages",
+            headers={"Authorization": f"Bearer {served.token}"},
+            timeout=5,
+        ).json()
     finally:
         output = served.stop()
 
     # then: the scheduler dispatched it, the worker sent it, the receipt came back
     assert status == "DELIVERED", output
     assert [message["to"] for message in messages] == ["+79280000009"]
+    # what the gateway took (numbers, texts) is the administrator's to read, nobody else's
+    assert anonymous.status_code == 401
+    assert "+7928" not in anonymous.text
     assert "Traceback" not in output
