@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from cases.kit.actor import Actor
 from cases.kit.columns import utcnow
-from cases.kit.errors import InvalidValue
+from cases.kit.errors import DomainError, InvalidValue
 from cases.kit.validation import normalize_phone
 from cases.reminders.delivery import ReminderDelivery
 from cases.reminders.operations import PostalBatches, SmsReplies
@@ -104,7 +104,10 @@ async def postal_batch(request: Request) -> Response:
     except ValueError:
         return _problem(400, "bad_day", "the day must be written YYYY-MM-DD")
     settings: Settings = request.app.state.settings
-    letters = await PostalBatches(transaction.session, settings.zone).letters(day)
+    try:
+        letters = await PostalBatches(transaction.session, settings.zone).letters(day)
+    except DomainError as error:
+        return _problem(400, "bad_day", f"the day {error.message}")
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["letter_id", "addressee", "postal_address", "text"])

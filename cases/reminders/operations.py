@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cases.audit.service import AuditLog
 from cases.kit.actor import Actor
 from cases.kit.columns import utcnow
+from cases.kit.dates import plausible
 from cases.kit.errors import InvalidState, NotFound
 from cases.kit.paging import PageQuery, PageRequest
 from cases.patients.models import Channel, Patient
@@ -164,6 +165,7 @@ class PostalBatches:
 
     async def days(self, since: date) -> list[tuple[date, int]]:
         """(day, letters) for each day from `since` that has letters, latest first."""
+        plausible(since, "since")
         counts: dict[date, int] = {}
         for sent_at in await self.reminders.letter_times(self._day_bounds(since)[0]):
             day = sent_at.astimezone(self.zone).date()
@@ -171,6 +173,7 @@ class PostalBatches:
         return sorted(counts.items(), reverse=True)
 
     async def letters(self, day: date) -> list[Letter]:
+        plausible(day, "day")
         rows = await self.reminders.letters(*self._day_bounds(day))
         patients = await self.patients.get_many([row.patient_id for row in rows])
         return [

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.appeals.models import AppealKind, ExaminationOutcome
+from cases.kit.dates import plausible
 from cases.kit.errors import NotFound, ValidationFailed
 from cases.patients.models import Channel
 from cases.registry.repository import ClinicRepository, InsurerRepository
@@ -35,11 +36,13 @@ class Period:
         match = MONTH.fullmatch(text.strip())
         if match is None or not 1 <= int(match[2]) <= 12:
             raise ValidationFailed("must be a month as YYYY-MM, e.g. 2026-10", field=field)
-        start = date(int(match[1]), int(match[2]), 1)
+        start = plausible(date(int(match[1]), int(match[2]), 1), field)
         following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
         return cls(start, following - timedelta(days=1))
 
     def check(self) -> None:
+        plausible(self.start, "periodStart")
+        plausible(self.end, "periodEnd")
         if self.end < self.start:
             raise ValidationFailed("must not be before the period start", field="periodEnd")
         if (self.end - self.start).days >= MAX_PERIOD_DAYS:

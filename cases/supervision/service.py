@@ -13,6 +13,7 @@ from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
 from cases.kit.checks import check_version, validated
 from cases.kit.columns import utcnow
+from cases.kit.dates import plausible, plausible_instant
 from cases.kit.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
 from cases.kit.validation import normalize_icd10
@@ -171,6 +172,7 @@ class SupervisionService:
         code = validated(lambda: normalize_icd10(icd10))
         if await self.clinics.get(clinic_id) is None:
             raise NotFound("no such clinic", field="clinicId")
+        plausible(opened_on, "openedOn")
         if opened_on > today:
             raise ValidationFailed("must not be in the future", field="openedOn")
         if visits_per_year is not None and not 1 <= visits_per_year <= 52:
@@ -377,10 +379,12 @@ class SupervisionService:
 
     @staticmethod
     def _check_window(start: date, end: date, appointment_at: datetime | None) -> None:
+        plausible(start, "windowStart")
+        plausible(end, "windowEnd")
         if end < start:
             raise ValidationFailed("must not be before the window start", field="windowEnd")
-        if appointment_at is not None and appointment_at.tzinfo is None:
-            raise ValidationFailed("must carry a time zone offset", field="appointmentAt")
+        if appointment_at is not None:
+            plausible_instant(appointment_at, "appointmentAt")
 
     async def _planned_visit(self, visit_id: int) -> tuple[Visit, SupervisionCase]:
         visit = await self.get_visit(visit_id)
