@@ -77,7 +77,7 @@ async def sms_webhook(request: Request) -> Response:
                 400, "bad_payload", "a receipt needs message_id and status delivered|failed"
             )
         applied = await ReminderDelivery(transaction.session, rules, {}).apply_receipt(
-            message_id, RECEIPT_STATUSES[status], utcnow()
+            provider, message_id, RECEIPT_STATUSES[status], utcnow()
         )
         return JSONResponse({"ok": True, "applied": applied})
     if event == "inbound":

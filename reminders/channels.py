@@ -29,7 +29,14 @@ class SmsGatewayCourier:
     """POSTs to `{base_url}/messages` with the reminder's idempotency key; several messages go
     in one request to `{base_url}/messages/batch`, each still under its own key."""
 
-    def __init__(self, base_url: str, callback_url: str | None, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        callback_url: str | None,
+        timeout: float = 10.0,
+        provider: str = "gateway",
+    ) -> None:
+        self.provider = provider
         self.url = base_url.rstrip("/") + "/messages"
         self.batch_url = self.url + "/batch"
         self.callback_url = callback_url
@@ -63,7 +70,7 @@ class SmsGatewayCourier:
         )
         if not response.is_success:
             raise _failure(response.status_code, _error_code(response))
-        return _accepted(_answer(response), message)
+        return _accepted(_answer(response), message, self.provider)
 
     async def deliver_many(
         self, messages: Sequence[OutgoingMessage]
@@ -92,7 +99,9 @@ class SmsGatewayCourier:
                 )
         except DeliveryFailed as failure:
             return [failure] * len(messages)
-        return [_item_outcome(item, m) for item, m in zip(results, messages, strict=True)]
+        return [
+            _item_outcome(item, m, self.provider) for item, m in zip(results, messages, strict=True)
+        ]
 
     async def _post(
         self, url: str, payload: dict[str, Any], headers: dict[str, str] | None = None
@@ -115,15 +124,19 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-def _accepted(body: Mapping[str, Any], message: OutgoingMessage) -> Accepted:
+def _accepted(body: Mapping[str, Any], message: OutgoingMessage, provider: str) -> Accepted:
     if "id" not in body:
         raise DeliveryFailed(
             DeliveryError.UNAVAILABLE, "answer without a message id", permanent=False
         )
-    return Accepted(provider_message_id=str(body["id"]), sms_segments=sms_segments(message.text))
+    return Accepted(
+        provider_message_id=str(body["id"]),
+        sms_segments=sms_segments(message.text),
+        provider=provider,
+    )
 
 
-def _item_outcome(item: Any, message: OutgoingMessage) -> Accepted | DeliveryFailed:
+def _item_outcome(item: Any, message: OutgoingMessage, provider: str) -> Accepted | DeliveryFailed:
     """One message's answer inside a batch: its own status and body."""
     try:
         if not isinstance(item, dict) or not isinstance(item.get("status"), int):
@@ -132,7 +145,7 @@ def _item_outcome(item: Any, message: OutgoingMessage) -> Accepted | DeliveryFai
             )
         if not 200 <= item["status"] < 300:
             raise _failure(item["status"], str(item.get("error", ""))[:64])
-        return _accepted(item, message)
+        return _accepted(item, message, provider)
     except DeliveryFailed as failure:
         return failure
 
@@ -224,7 +237,7 @@ def couriers_from_settings(settings: Settings) -> dict[Channel, Courier]:
     couriers: dict[Channel, Courier] = {}
     if settings.sms_gateway_url:
         couriers[Channel.SMS] = SmsGatewayCourier(
-            settings.sms_gateway_url, sms_webhook_url(settings)
+            settings.sms_gateway_url, sms_webhook_url(settings), provider=settings.sms_provider
         )
     if settings.smtp_url is not None:
         couriers[Channel.EMAIL] = SmtpCourier(

@@ -63,6 +63,12 @@ class SmsGatewayStandIn:
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
+    def restart(self) -> None:
+        """Forget what was taken and number messages from 1 again, as a restarted gateway does."""
+        self.messages.clear()
+        self.requests.clear()
+        self._ids = itertools.count(1)
+
     def fail_next(self, count: int, status: int = 503) -> None:
         """Answer the next `count` messages with `status` (503: a transient outage)."""
         self._failures.extend([status] * count)

@@ -30,6 +30,8 @@ class Accepted:
 
     provider_message_id: str
     sms_segments: int | None = None
+    # Which provider took it (its receipts come to /webhooks/sms/{provider}).
+    provider: str | None = None
 
 
 class DeliveryFailed(Exception):

@@ -241,7 +241,10 @@ class ReminderDelivery:
         reminder = send.reminder
         if isinstance(result, DeliveryFailed):
             return await self._failed(reminder, send.context, result, now)
-        reminder.provider_message_id = result.provider_message_id
+        reminder.provider, reminder.provider_message_id = (
+            result.provider,
+            result.provider_message_id,
+        )
         reminder.sms_segments = result.sms_segments
         reminder.error, reminder.last_error = None, None
         self._finish(reminder, ReminderStatus.SENT, now)
@@ -279,9 +282,14 @@ class ReminderDelivery:
         await self._write()
         return True
 
-    async def apply_receipt(self, provider_message_id: str, delivered: bool, now: datetime) -> bool:
-        """A delivery receipt from the SMS provider; a repeated or unknown one changes nothing."""
-        reminder = await self.reminders.by_provider_message_id(provider_message_id, Channel.SMS)
+    async def apply_receipt(
+        self, provider: str, provider_message_id: str, delivered: bool, now: datetime
+    ) -> bool:
+        """A delivery receipt from an SMS provider; a repeated or unknown one changes nothing.
+        Of the reminders that provider numbered so, the newest is the one it means."""
+        reminder = await self.reminders.by_provider_message_id(
+            provider, provider_message_id, Channel.SMS
+        )
         if reminder is None or reminder.status != ReminderStatus.SENT:
             return False
         if delivered:

@@ -111,6 +111,9 @@ class Reminder(SQLModel, table=True):
     )
     # What the channel said, never personal data: a provider code or an exception type.
     last_error: str | None = Field(default=None, max_length=500)
+    # The provider that took the message and its id there: ids are unique per provider only,
+    # and a provider may number its messages anew (a restart, a new period).
+    provider: str | None = Field(default=None, max_length=32)
     provider_message_id: str | None = Field(default=None, max_length=128, index=True)
     # The parts an SMS was billed as (70 UCS-2 or 160 GSM-7 characters, fewer when split).
     sms_segments: int | None = Field(default=None)

@@ -172,13 +172,20 @@ class ReminderRepository(Repository[Reminder]):
             for row in rows
         ]
 
-    async def by_provider_message_id(self, message_id: str, channel: Channel) -> Reminder | None:
+    async def by_provider_message_id(
+        self, provider: str, message_id: str, channel: Channel
+    ) -> Reminder | None:
+        """The newest reminder `provider` took under `message_id`, locked (a row sent before
+        providers were recorded counts as any provider's)."""
         found: Reminder | None = await self.scalar(
             sa.select(Reminder)
             .where(
                 col(Reminder.provider_message_id) == message_id,
                 col(Reminder.channel) == channel,
+                sa.or_(col(Reminder.provider) == provider, col(Reminder.provider).is_(None)),
             )
+            .order_by(col(Reminder.sent_at).desc().nulls_last(), col(Reminder.id).desc())
+            .limit(1)
             .with_for_update()
         )
         return found

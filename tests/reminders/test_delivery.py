@@ -414,8 +414,12 @@ async def test_a_receipt_of_non_delivery_fails_the_sms_and_moves_to_the_next_cha
 
         # when: the provider reports it undelivered, twice
         later = MORNING + timedelta(minutes=5)
-        applied = await delivery.apply_receipt(reminder.provider_message_id, False, later)
-        repeated = await delivery.apply_receipt(reminder.provider_message_id, False, later)
+        applied = await delivery.apply_receipt(
+            "gateway", reminder.provider_message_id, False, later
+        )
+        repeated = await delivery.apply_receipt(
+            "gateway", reminder.provider_message_id, False, later
+        )
 
         reminders = await rows(session, Reminder)
         events = await rows(session, InformingEvent)
@@ -546,3 +550,31 @@ async def test_email_goes_to_a_real_smtp_server_and_a_hard_bounce_is_permanent(
     assert message["Subject"] == "Диспансерное наблюдение"
     assert "Пётр Сергеевич" in message.get_content()
     assert bounced.error is DeliveryError.HARD_BOUNCE
+
+
+async def test_a_receipt_whose_id_two_reminders_carry_applies_to_the_newest(
+    db: RolledBackDatabase, sms_gateway: RunningGateway
+) -> None:
+    # given: an SMS the gateway took as gw-1, then, after the gateway numbered its messages
+    # from 1 again (a restart), another it also took as gw-1
+    async with db.session() as session:
+        delivery = ReminderDelivery(session, RULES, sms(sms_gateway))
+        older = await reminder_for(session, MORNING)
+        await delivery.deliver(older.id, MORNING)
+        sms_gateway.state.restart()
+        newer = await reminder_for(session, MORNING)
+        await delivery.deliver(newer.id, MORNING + timedelta(minutes=1))
+        older, newer = await reload(session, older), await reload(session, newer)
+        assert older.provider_message_id == newer.provider_message_id
+        assert (older.provider, newer.provider) == ("gateway", "gateway")
+
+        # when: a receipt for that id from another provider, then from the gateway
+        later = MORNING + timedelta(minutes=5)
+        elsewhere = await delivery.apply_receipt("smsru", "gw-1", True, later)
+        applied = await delivery.apply_receipt("gateway", "gw-1", True, later)
+
+        older, newer = await reload(session, older), await reload(session, newer)
+
+    # then: the other provider's changes nothing; the gateway's lands on the newer reminder
+    assert (elsewhere, applied) == (False, True)
+    assert (older.status, newer.status) == (ReminderStatus.SENT, ReminderStatus.DELIVERED)
