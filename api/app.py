@@ -35,7 +35,7 @@ from api.webhooks import postal_batch, route_refusal, sms_webhook
 from cases.kit.actor import Actor, Role
 from cases.kit.errors import DomainError
 from core.broker import broker_problem
-from core.db import RequestTransaction
+from core.db import READ_ONLY, RequestTransaction
 from core.settings import Settings
 from reminders.gateway import SmsGatewayStandIn
 from reminders.rules import case_rules
@@ -164,6 +164,7 @@ class GraphQLRoute(GraphQL[Context, None]):
 async def _database_problem(engine: AsyncEngine, within: float = 3.0) -> str | None:
     async def probe() -> None:
         async with engine.connect() as connection:
+            await connection.execution_options(**{READ_ONLY: True})
             await connection.execute(sa.text("SELECT 1"))
 
     try:

@@ -16,13 +16,19 @@ from sqlalchemy.ext.asyncio import (
 
 from core.settings import Settings
 
+# An execution option for a connection that only reads (a probe): on SQLite its transaction
+# takes no write lock, so it waits behind no writer; it must never write.
+READ_ONLY = "dispensary_read_only"
 
-def create_engine(settings: Settings, *, writer: bool = False, **overrides: Any) -> AsyncEngine:
+
+def create_engine(settings: Settings, **overrides: Any) -> AsyncEngine:
     """An engine whose statements never carry bound values into logs or error messages.
 
-    `writer`: on SQLite every transaction takes the write lock at BEGIN (IMMEDIATE). Jobs read
-    and then write; a deferred transaction that another writer overtook in between cannot
-    upgrade and fails at once ("database is locked") instead of waiting its turn.
+    On SQLite every transaction takes the write lock at BEGIN (IMMEDIATE), and one that finds
+    it taken waits for it (the busy timeout). Requests and jobs read and then write; a deferred
+    transaction that another writer overtook in between cannot upgrade and fails at once
+    ("database is locked") instead of waiting its turn. The embedded store thus runs one
+    transaction at a time, which is what one file can give.
     """
     options: dict[str, Any] = {"hide_parameters": True}
     if settings.is_sqlite:
@@ -37,7 +43,7 @@ def create_engine(settings: Settings, *, writer: bool = False, **overrides: Any)
     options.update(overrides)
     engine = create_async_engine(settings.database_url, **options)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, "BEGIN IMMEDIATE" if writer else "BEGIN")
+        _configure_sqlite(engine)
     elif not options.get("pool_pre_ping"):
         event.listen(engine.sync_engine, "checkout", _refuse_closed_connection)
     return engine
@@ -57,7 +63,7 @@ def _refuse_closed_connection(dbapi_connection: Any, _record: Any, _proxy: Any) 
         raise DisconnectionError("the server closed this connection")
 
 
-def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
+def _configure_sqlite(engine: AsyncEngine) -> None:
     # pysqlite opens transactions lazily and not at all for SAVEPOINT; taking over BEGIN makes
     # nested transactions (per-item savepoints, rolled-back tests) behave as on PostgreSQL.
     @event.listens_for(engine.sync_engine, "connect")
@@ -72,7 +78,8 @@ def _configure_sqlite(engine: AsyncEngine, begin: str) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

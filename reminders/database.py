@@ -18,7 +18,7 @@ def worker_sessions() -> async_sessionmaker[AsyncSession]:
         # A connection the server closed is refused at checkout for free (`core.db`); one cut
         # off silently fails its message instead, which invalidates the whole pool, and the
         # broker retries the message: every actor is idempotent.
-        _engine = create_engine(get_settings(), writer=True)
+        _engine = create_engine(get_settings())
         _factory = create_session_factory(_engine)
     return _factory
 

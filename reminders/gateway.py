@@ -33,6 +33,7 @@ log = structlog.get_logger(__name__)
 
 _VALID: Final = re.compile(r"^\+7[1-9][0-9]{9}$")
 MAX_BATCH: Final = 1000
+RECEIPT_ATTEMPTS: Final = 5
 SIGNATURE_HEADER: Final = "X-Signature"
 
 
@@ -150,8 +151,16 @@ class SmsGatewayStandIn:
         headers = {"Content-Type": "application/json"}
         if self.secret:
             headers[SIGNATURE_HEADER] = signature(self.secret, body)
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                await client.post(url, content=body, headers=headers)
-        except httpx.HTTPError as error:
-            log.warning("sms_gateway.receipt_failed", error=type(error).__name__)
+        # As providers do: a receipt the service did not take (an error, no answer) is sent
+        # again, a few times, each time after a longer pause.
+        async with httpx.AsyncClient(timeout=5) as client:
+            for attempt in range(RECEIPT_ATTEMPTS):
+                try:
+                    response = await client.post(url, content=body, headers=headers)
+                    if response.is_success:
+                        return
+                    problem = f"http {response.status_code}"
+                except httpx.HTTPError as error:
+                    problem = type(error).__name__
+                log.warning("sms_gateway.receipt_failed", error=problem, attempt=attempt + 1)
+                await asyncio.sleep(self.receipt_delay * 2 ** (attempt + 1))
