@@ -489,14 +489,18 @@ async def _seed_reference(
 class _PatientGenerator:
     """Draws patients, cases and visit histories from one random stream, in a fixed order."""
 
-    def __init__(self, rng: random.Random, region: _Region, today: date) -> None:
+    def __init__(self, rng: random.Random, region: _Region, today: date, now: datetime) -> None:
         self.rng = rng
         self.region = region
         self.today = today
-        self.now = _at(today, 12)
+        self.now = now
         self.enps: set[str] = set()
         self.snilses: set[str] = set()
         self.external_ids: Counter[str] = Counter()
+
+    def _stamp(self, day: date, hour: int) -> datetime:
+        """When something of `day` happened: at `hour` local time, or now if that is later."""
+        return min(_at(day, hour), self.now)
 
     def _enp(self) -> str:
         while True:
@@ -555,8 +559,8 @@ class _PatientGenerator:
             time_zone=REGION_TIME_ZONE,
             insurer_id=insurer_id,
             attached_clinic_id=clinic.id,
-            created_at=_at(registered_on, 10),
-            updated_at=_at(registered_on, 10),
+            created_at=self._stamp(registered_on, 10),
+            updated_at=self._stamp(registered_on, 10),
         )
         consents = self._consents(patient, registered_on)
         adherence = rng.choices([0.95, 0.85, 0.6], weights=[50, 35, 15])[0]
@@ -586,7 +590,7 @@ class _PatientGenerator:
                     patient_id=_UNSAVED,
                     channel=channel,
                     granted=granted,
-                    changed_at=_at(min(changed_on, self.today), 11),
+                    changed_at=self._stamp(min(changed_on, self.today), 11),
                     method=method,
                 )
             )
@@ -635,8 +639,8 @@ class _PatientGenerator:
             closed_on=closed_on,
             close_reason=close_reason,
             source=CaseSource.CLINIC if rng.random() < 0.8 else CaseSource.MANUAL,
-            created_at=_at(opened_on, 10),
-            updated_at=_at(changed_on, 10),
+            created_at=self._stamp(opened_on, 10),
+            updated_at=self._stamp(changed_on, 10),
         )
         return _CasePlan(case, self._visits(case, clinic, patient, consents, adherence))
 
@@ -667,8 +671,8 @@ class _PatientGenerator:
                 clinic_id=clinic.id,
                 window_start=start,
                 window_end=end,
-                created_at=_at(max(case.opened_on, previous_due), 10),
-                updated_at=_at(max(case.opened_on, previous_due), 10),
+                created_at=self._stamp(max(case.opened_on, previous_due), 10),
+                updated_at=self._stamp(max(case.opened_on, previous_due), 10),
             )
             plan = _VisitPlan(visit)
             plans.append(plan)
@@ -704,7 +708,7 @@ class _PatientGenerator:
         visit.status = VisitStatus.CANCELLED
         visit.reason_code = reason
         visit.changed_by = _SEED_ACTOR
-        visit.updated_at = max(visit.created_at, _at(min(on, self.today), 11))
+        visit.updated_at = max(visit.created_at, self._stamp(min(on, self.today), 11))
 
     def _attend(self, visit: Visit, clinic: _Clinic, last_day: date) -> None:
         attended_on = visit.window_start + timedelta(
@@ -715,7 +719,7 @@ class _PatientGenerator:
         visit.attended_on = attended_on
         visit.external_id = f"{clinic.code}-{self.external_ids[clinic.code]:07d}"
         visit.changed_by = f"clinic:{clinic.code}"
-        visit.updated_at = max(visit.created_at, _at(attended_on, 18))
+        visit.updated_at = max(visit.created_at, self._stamp(attended_on, 18))
 
     def _miss(self, plan: _VisitPlan, case: SupervisionCase, *, escalate: bool) -> None:
         """Marked by the missed-visit scan; like the scan, a second miss in a row escalates."""
@@ -842,7 +846,7 @@ class _PatientGenerator:
         reminder.status = ReminderStatus.DELIVERED
         reminder.attempts = 1
         reminder.sent_at = scheduled_for
-        reminder.delivered_at = scheduled_for + timedelta(minutes=2)
+        reminder.delivered_at = min(scheduled_for + timedelta(minutes=2), self.now)
         reminder.updated_at = reminder.delivered_at
         return reminder
 
@@ -986,16 +990,21 @@ async def seed_region(
     seed: int = 1,
     progress: bool = True,
     today: date | None = None,
+    now: datetime | None = None,
 ) -> dict[str, int]:
     """Fill an empty database with a demo region and return how many rows each table received.
 
-    The same ``seed`` and ``today`` give the same rows. Patients are committed in chunks of
-    ``PATIENTS_PER_TRANSACTION``; a failure leaves the chunks before it in place.
+    The same ``seed`` and ``today`` give the same rows. Nothing in them happened after ``now``
+    (by default the present instant, or noon of ``today`` when only that is given). Patients
+    are committed in chunks of ``PATIENTS_PER_TRANSACTION``; a failure leaves the chunks
+    before it in place.
     """
     if patients < 0:
         raise ValueError("patients must not be negative")
     rng = random.Random(seed)
-    today = today or datetime.now(ZoneInfo(REGION_TIME_ZONE)).date()
+    if now is None:
+        now = _at(today, 12) if today is not None else datetime.now(UTC)
+    today = today or now.astimezone(_ZONE).date()
     counts: Counter[str] = Counter()
     async with session_factory() as session:
         if (await session.execute(sa.select(sa.func.count()).select_from(Insurer))).scalar_one():
@@ -1009,7 +1018,7 @@ async def seed_region(
             await session.commit()
         bar.advance(reference)
 
-        generator = _PatientGenerator(rng, region, today)
+        generator = _PatientGenerator(rng, region, today, now)
         task = bar.add_task("Patients, cases, visits", total=patients)
         for chunk_start in range(0, patients, PATIENTS_PER_TRANSACTION):
             size = min(PATIENTS_PER_TRANSACTION, patients - chunk_start)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from api.demo import TFOMS_CONTACT_CENTRE, seed_region
+from cases.kit.columns import UtcDateTime
 from cases.kit.validation import name_search_key, normalize_enp, normalize_phone, normalize_snils
+from cases.metadata import metadata
 from cases.patients.models import Patient, Sex
 from cases.registry.models import Insurer, Representative
 from cases.reminders.models import Reminder, ReminderKind
@@ -205,3 +207,32 @@ async def test_the_demo_follows_the_domains_own_plan(fresh_database: SessionFact
         assert visit_id is not None
         local_day = scheduled_for.astimezone(ZoneInfo("Europe/Moscow")).date()
         assert key == reminder_key(visit_id, ReminderKind(kind), local_day)
+
+
+# Instants that may lie ahead by design: what is planned, not what happened.
+AHEAD_BY_DESIGN = {"scheduled_for", "appointment_at", "due_at", "expires_at"}
+
+
+async def test_nothing_in_the_demo_happened_after_it_was_seeded(
+    fresh_database: SessionFactoryMaker,
+) -> None:
+    # given: seeded at 08:00 in the region, before the day's 10:00 reminders go out
+    now = datetime.combine(TODAY, time(8, 0), tzinfo=ZoneInfo("Europe/Moscow"))
+    sessions = await fresh_database()
+    await seed_region(sessions, patients=PATIENTS, seed=SEED, now=now)
+
+    # then: no instant of what happened is later than that
+    later: list[str] = []
+    async with sessions() as session:
+        for table in metadata.sorted_tables:
+            for column in table.columns:
+                if not isinstance(column.type, UtcDateTime) or column.name in AHEAD_BY_DESIGN:
+                    continue
+                count = (
+                    await session.execute(
+                        sa.select(sa.func.count()).select_from(table).where(column > now)
+                    )
+                ).scalar_one()
+                if count:
+                    later.append(f"{table.name}.{column.name}: {count}")
+    assert later == []
