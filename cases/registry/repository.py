@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlmodel import col
 
 from cases.kit.paging import SortKey
 from cases.kit.repository import Repository
-from cases.registry.models import ApiClient, Insurer, MedicalOrganization, Representative
+from cases.registry.models import ApiClient, DeskHours, Insurer, MedicalOrganization, Representative
 
 
 class InsurerRepository(Repository[Insurer]):
@@ -39,6 +40,13 @@ class ClinicRepository(Repository[MedicalOrganization]):
         )
         return found
 
+    def listing(self) -> sa.Select[Any]:
+        return sa.select(MedicalOrganization)
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [SortKey(col(MedicalOrganization.code)), SortKey(col(MedicalOrganization.id))]
+
 
 class ApiClientRepository(Repository[ApiClient]):
     model = ApiClient
@@ -57,8 +65,57 @@ class ApiClientRepository(Repository[ApiClient]):
         return clients
 
 
+@dataclass(frozen=True)
+class RepresentativeFilter:
+    insurer_id: int | None = None
+    level: int | None = None
+    active: bool | None = None
+    # Those with desk hours at this clinic.
+    clinic_id: int | None = None
+
+
 class RepresentativeRepository(Repository[Representative]):
     model = Representative
+
+    def listing(self, filter: RepresentativeFilter) -> sa.Select[Any]:
+        statement = sa.select(Representative)
+        if filter.insurer_id is not None:
+            statement = statement.where(col(Representative.insurer_id) == filter.insurer_id)
+        if filter.level is not None:
+            statement = statement.where(col(Representative.level) == filter.level)
+        if filter.active is not None:
+            statement = statement.where(col(Representative.active) == filter.active)
+        if filter.clinic_id is not None:
+            statement = statement.where(
+                sa.exists().where(
+                    col(DeskHours.representative_id) == col(Representative.id),
+                    col(DeskHours.clinic_id) == filter.clinic_id,
+                )
+            )
+        return statement
+
+    @staticmethod
+    def ordering() -> list[SortKey]:
+        return [
+            SortKey(col(Representative.last_name)),
+            SortKey(col(Representative.first_name)),
+            SortKey(col(Representative.id)),
+        ]
+
+    async def desks_of(self, representative_id: int) -> Sequence[DeskHours]:
+        desks: Sequence[DeskHours] = await self.scalars(
+            sa.select(DeskHours)
+            .where(col(DeskHours.representative_id) == representative_id)
+            .order_by(col(DeskHours.weekday), col(DeskHours.starts_at), col(DeskHours.id))
+        )
+        return desks
+
+    async def replace_desks(self, representative_id: int, desks: Sequence[DeskHours]) -> None:
+        await self.execute(
+            sa.delete(DeskHours).where(col(DeskHours.representative_id) == representative_id)
+        )
+        for desk in desks:
+            await self.add(desk)
 
     async def by_subject(self, subject: str) -> Representative | None:
         found: Representative | None = await self.scalar(
