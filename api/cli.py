@@ -160,13 +160,33 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
 
 
-def with_development_token(settings: Settings) -> tuple[Settings, str]:
-    """Settings that accept HS256 tokens (a fresh secret unless one is set) and an admin token."""
+# Where development keeps the secret it signs tokens with when none is set, so that `serve` and
+# `dev-token` (another process) agree on it.
+DEVELOPMENT_SECRET_FILE = Path(".dispensary-development-secret")
+
+
+def development_secret(settings: Settings) -> str:
+    """The HS256 secret of development: the one set, else the one kept in the working folder
+    (made on first use, readable by its owner only)."""
     import secrets
 
+    if settings.jwt_hs256_secret:
+        return settings.jwt_hs256_secret
+    if DEVELOPMENT_SECRET_FILE.exists():
+        kept = DEVELOPMENT_SECRET_FILE.read_text().strip()
+        if len(kept) >= 32:
+            return kept
+    secret = secrets.token_urlsafe(32)
+    DEVELOPMENT_SECRET_FILE.touch(mode=0o600)
+    DEVELOPMENT_SECRET_FILE.write_text(secret)
+    return secret
+
+
+def with_development_token(settings: Settings) -> tuple[Settings, str]:
+    """Settings that accept HS256 tokens (development's secret) and an admin token."""
     from api.auth import mint_development_token
 
-    secret = settings.jwt_hs256_secret or secrets.token_urlsafe(32)
+    secret = development_secret(settings)
     settings = settings.model_copy(update={"jwt_hs256_secret": secret})
     token = mint_development_token(
         secret,
@@ -392,6 +412,177 @@ def api_key_revoke(prefix: Annotated[str, typer.Argument(help="The key's prefix.
     secret = load_settings().api_key_secret
     run_in_session(lambda session: ApiClientService(session, secret).revoke(_cli_actor(), prefix))
     typer.echo(f"revoked {prefix}")
+
+
+staff = typer.Typer(help="Representatives: onboarding from the command line.", no_args_is_help=True)
+app.add_typer(staff, name="staff")
+
+
+async def _insurer_id(session: Any, code: str) -> int:
+    from cases.kit.errors import NotFound
+    from cases.registry.repository import InsurerRepository
+
+    insurer = await InsurerRepository.from_session(session).by_code(code.strip().upper())
+    if insurer is None:
+        raise NotFound(f"no insurer with the code {code!r}", field="insurer")
+    return insurer.id  # type: ignore[return-value]
+
+
+@staff.command("add")
+def staff_add(
+    insurer: Annotated[str, typer.Option(help="The insurer's code.")],
+    level: Annotated[int, typer.Option(help="1, 2 or 3.")],
+    last_name: Annotated[str, typer.Option()],
+    first_name: Annotated[str, typer.Option()],
+    middle_name: Annotated[str | None, typer.Option()] = None,
+    phone: Annotated[str | None, typer.Option()] = None,
+    email: Annotated[str | None, typer.Option()] = None,
+    supervisor: Annotated[bool, typer.Option(help="Supervises the insurer's staff.")] = False,
+    subject: Annotated[
+        str | None, typer.Option(help="The login: the identity provider's subject.")
+    ] = None,
+) -> None:
+    """Register a representative (the first supervisor of a fresh deployment, or a script's)."""
+    from cases.registry.staff import StaffDraft, StaffService
+
+    draft = StaffDraft(
+        level=level,
+        last_name=last_name,
+        first_name=first_name,
+        middle_name=middle_name,
+        phone=phone,
+        email=email,
+        is_supervisor=supervisor,
+    )
+
+    async def add(session: Any) -> Any:
+        insurer_id = await _insurer_id(session, insurer)
+        return await StaffService(session).register(_cli_actor(), insurer_id, draft, subject)
+
+    added = run_in_session(add)
+    typer.echo(f"representative {added.id} registered" + (f", login {subject}" if subject else ""))
+
+
+@staff.command("list")
+def staff_list(
+    insurer: Annotated[str | None, typer.Option(help="Only this insurer's (its code).")] = None,
+) -> None:
+    """Representatives by name: id, insurer, level, role, state, login (never contacts)."""
+    from cases.kit.paging import MAX_PAGE_SIZE, PageRequest
+    from cases.reads.pages import PageReader
+    from cases.registry.repository import RepresentativeFilter
+    from cases.registry.staff import StaffService
+
+    async def listing(session: Any) -> list[Any]:
+        insurer_id = await _insurer_id(session, insurer) if insurer else None
+        service = StaffService(session)
+        found: list[Any] = []
+        after = None
+        while True:
+            query = service.page_query(
+                RepresentativeFilter(insurer_id=insurer_id), PageRequest.of(MAX_PAGE_SIZE, after)
+            )
+            page, _count = await PageReader.from_session(session).entities(query)
+            found += page.items
+            if not page.has_next_page:
+                return found
+            after = page.cursors[-1]
+
+    for row in run_in_session(listing):
+        role = "supervisor" if row.is_supervisor else f"level {row.level}"
+        state = "active" if row.active else "deactivated"
+        typer.echo(
+            f"{row.id}\tinsurer {row.insurer_id}\t{role}\t{state}\t"
+            f"{row.last_name} {row.first_name}\t{row.subject or '-'}"
+        )
+
+
+@staff.command("link")
+def staff_link(
+    representative: Annotated[int, typer.Argument(help="The representative's id.")],
+    subject: Annotated[str, typer.Argument(help="The identity provider's subject.")],
+) -> None:
+    """Link a login to a representative."""
+    from cases.registry.staff import StaffService
+
+    run_in_session(
+        lambda session: StaffService(session).link(_cli_actor(), representative, subject)
+    )
+    typer.echo(f"representative {representative} signs in as {subject}")
+
+
+@staff.command("deactivate")
+def staff_deactivate(
+    representative: Annotated[int, typer.Argument(help="The representative's id.")],
+) -> None:
+    """No more sign-ins for a representative (running API processes refuse them once their
+    identity cache, IDENTITY_CACHE_SECONDS, has let them go)."""
+    from cases.registry.staff import StaffService
+
+    run_in_session(lambda session: StaffService(session).deactivate(_cli_actor(), representative))
+    typer.echo(f"representative {representative} deactivated")
+
+
+@app.command("dev-token")
+def dev_token(
+    representative: Annotated[
+        int | None, typer.Option(help="Sign in as this representative (their linked login).")
+    ] = None,
+    admin: Annotated[bool, typer.Option(help="Sign in as the administrator.")] = False,
+    fund: Annotated[bool, typer.Option(help="Sign in as the territorial fund.")] = False,
+    clinic: Annotated[
+        str | None, typer.Option(help="Issue an API key for this clinic's system (its code).")
+    ] = None,
+    hours: Annotated[int, typer.Option(help="How long the token is valid.")] = 12,
+) -> None:
+    """Development only: print a token the development server accepts (or a clinic's API key)."""
+    from datetime import timedelta
+
+    from api.auth import mint_development_token
+    from cases.kit.actor import ClinicScope
+    from cases.registry.api_keys import ApiClientService
+    from cases.registry.repository import RepresentativeRepository
+
+    settings = load_settings()
+    if settings.is_production:
+        fail("dev-token is for development; production signs in through the identity provider")
+    if sum([representative is not None, admin, fund, clinic is not None]) != 1:
+        fail("give exactly one of --representative ID, --admin, --fund, --clinic CODE")
+    if clinic is not None:
+        scopes = [scope.value for scope in ClinicScope]
+        issued = run_in_session(
+            lambda session: ApiClientService(session, settings.api_key_secret).issue(
+                _cli_actor(), clinic, "development", scopes
+            )
+        )
+        typer.echo(issued.key)
+        return
+    roles: list[str] = ["admin"] if admin else ["territorial_fund"] if fund else []
+    subject = "development-admin" if admin else "development-fund"
+    if representative is not None:
+
+        async def linked(session: Any) -> str | None:
+            found = await RepresentativeRepository.from_session(session).get(representative)
+            if found is None or not found.active:
+                fail(f"no active representative {representative}")
+            return found.subject
+
+        subject = run_in_session(linked) or ""
+        if not subject:
+            fail(
+                f"representative {representative} has no login: "
+                f"dispensary staff link {representative} SUBJECT"
+            )
+    typer.echo(
+        mint_development_token(
+            development_secret(settings),
+            subject=subject,
+            roles=roles,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            lifetime=timedelta(hours=hours),
+        )
+    )
 
 
 def main() -> None:  # pragma: no cover - console entry point

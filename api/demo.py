@@ -439,6 +439,8 @@ async def _seed_reference(
                     email=f"{_latin(first)[0]}.{_latin(last)}{level}{number}@{spec.email_domain}",
                     # The first third-level representative of each insurer supervises the others.
                     is_supervisor=level == 3 and number == 0,
+                    # A login to try the service as them: `dispensary dev-token --representative`.
+                    subject=f"demo:{spec.code.lower()}:{level}-{number + 1}",
                     created_at=created_at,
                 )
                 representatives.append(representative)
