@@ -357,6 +357,10 @@ class SupervisionService:
                 changes_between(before, snapshot(case, ["representative_id"])),
             )
             changed.append(case)
+        # Their open work items go with them: the new representative's worklist shows them.
+        await self.items.move_open_items(
+            [case.id for case in changed if case.id is not None], representative_id
+        )
         return changed
 
     async def schedule_visit(

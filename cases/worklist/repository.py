@@ -28,6 +28,21 @@ class WorkItemRepository(Repository[WorkItem]):
         if items:
             await self.insert_rows(insert_ignoring_duplicates(self.session, WorkItem), items)
 
+    async def move_open_items(self, case_ids: Sequence[int], owner_id: int) -> int:
+        """Give the open items of these cases to `owner_id`; returns how many moved."""
+        if not case_ids:
+            return 0
+        result = await self.execute(
+            sa.update(WorkItem)
+            .where(
+                col(WorkItem.case_id).in_(case_ids),
+                col(WorkItem.status) != WorkItemStatus.DONE,
+                sa.or_(col(WorkItem.owner_id).is_(None), col(WorkItem.owner_id) != owner_id),
+            )
+            .values(owner_id=owner_id)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
 
 @dataclass(frozen=True)
 class WorkItemFilter:

@@ -151,4 +151,17 @@ class WorkItemService:
                 snapshot(attempt, ["patient_id", "case_id", "work_item_id", "method", "outcome"]),
             ),
         )
+        if work_item_id is not None:
+            await self._follow_up(actor, work_item_id, outcome)
         return attempt
+
+    async def _follow_up(self, actor: Actor, item_id: int, outcome: ContactOutcome) -> None:
+        """What a contact does to the item it was made for: one that reached the person
+        resolves it; one that did not takes it in hand (open → in progress)."""
+        item = await self.get(item_id)
+        if item.status is WorkItemStatus.DONE:
+            return
+        if outcome in REACHED_OUTCOMES:
+            await self.resolve(actor, item_id, f"contact: {outcome.value}")
+        elif item.status is WorkItemStatus.OPEN:
+            await self.start(actor, item_id)
