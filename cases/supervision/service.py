@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -290,7 +291,35 @@ class SupervisionService:
             case.updated_at = utcnow()
             await self.cases.add(case)
             await self.audit.record(actor, "case.update", case, changes_between(before, after))
+        if after["visits_per_year"] != before["visits_per_year"]:
+            await self._replan(actor, case)
         return case
+
+    async def _replan(self, actor: Actor, case: SupervisionCase) -> None:
+        """After a change of frequency: planned windows not yet open are cancelled with their
+        pending reminders, and unless a window is open now, the next one follows the new
+        frequency. Attended, missed and open windows stay as they are."""
+        today = self.rules.today()
+        planned = await self.visits.future_planned(case.id)  # type: ignore[arg-type]
+        ahead = [visit for visit in planned if visit.window_start > today]
+        for visit in ahead:
+            before = snapshot(visit, VISIT_FIELDS)
+            visit.status, visit.reason_code = VisitStatus.CANCELLED, "replanned"
+            visit.updated_at, visit.changed_by = utcnow(), actor.label
+            await self.visits.add(visit)
+            await self.audit.record(
+                actor, "visit.cancel", visit, changes_between(before, snapshot(visit, VISIT_FIELDS))
+            )
+        if ahead:
+            await self.reminders.cancel_pending(
+                visit_ids=[visit.id for visit in ahead if visit.id is not None]
+            )
+        if len(ahead) < len(planned):
+            return
+        patient = await self.patients.get(case.patient_id)
+        assert patient is not None
+        for start, end in plan_visit_windows(case.opened_on, case.visits_per_year, today):
+            await self._plan_visit(actor, case, patient, start, end, None)
 
     async def close(
         self, actor: Actor, case_id: int, version: int, reason: CloseReason, closed_on: date
@@ -374,21 +403,34 @@ class SupervisionService:
         case = await self.get(case_id, "caseId")
         if case.status is CaseStatus.CLOSED:
             raise InvalidState("no visit can be planned on a closed case", field="caseId")
-        self._check_window(window_start, window_end, appointment_at)
+        self._check_window(window_start, window_end, appointment_at, await self._clinic_zone(case))
         patient = await self.patients.get(case.patient_id)
         assert patient is not None
         return await self._plan_visit(
             actor, case, patient, window_start, window_end, appointment_at
         )
 
+    async def _clinic_zone(self, case: SupervisionCase) -> ZoneInfo:
+        clinic = await self.clinics.get(case.clinic_id)
+        return ZoneInfo(clinic.time_zone if clinic is not None else self.rules.default_zone)
+
     @staticmethod
-    def _check_window(start: date, end: date, appointment_at: datetime | None) -> None:
+    def _check_window(
+        start: date, end: date, appointment_at: datetime | None, zone: ZoneInfo
+    ) -> None:
+        """A window of plausible dates, in order; an appointment on one of its days, in the
+        clinic's zone."""
         plausible(start, "windowStart")
         plausible(end, "windowEnd")
         if end < start:
             raise ValidationFailed("must not be before the window start", field="windowEnd")
         if appointment_at is not None:
             plausible_instant(appointment_at, "appointmentAt")
+            if not start <= appointment_at.astimezone(zone).date() <= end:
+                raise ValidationFailed(
+                    f"must fall within the window {start.isoformat()}..{end.isoformat()}",
+                    field="appointmentAt",
+                )
 
     async def _planned_visit(self, visit_id: int) -> tuple[Visit, SupervisionCase]:
         visit = await self.get_visit(visit_id)
@@ -407,7 +449,9 @@ class SupervisionService:
         visit, case = await self._planned_visit(visit_id)
         before = snapshot(visit, VISIT_FIELDS)
         start, end = window_start or visit.window_start, window_end or visit.window_end
-        self._check_window(start, end, appointment_at)
+        self._check_window(
+            start, end, appointment_at or visit.appointment_at, await self._clinic_zone(case)
+        )
         visit.window_start, visit.window_end = start, end
         if appointment_at is not None:
             visit.appointment_at = appointment_at
@@ -423,9 +467,15 @@ class SupervisionService:
         return visit
 
     async def cancel_visit(self, actor: Actor, visit_id: int, reason_code: str) -> Visit:
+        code = reason_code.strip()
+        if not REASON_CODE.fullmatch(code):
+            raise ValidationFailed(
+                "must be 1-32 Latin letters, digits, dots, hyphens or underscores",
+                field="reasonCode",
+            )
         visit, _ = await self._planned_visit(visit_id)
         before = snapshot(visit, VISIT_FIELDS)
-        visit.status, visit.reason_code = VisitStatus.CANCELLED, reason_code.strip()[:32] or None
+        visit.status, visit.reason_code = VisitStatus.CANCELLED, code
         visit.updated_at, visit.changed_by = utcnow(), actor.label
         await self.visits.add(visit)
         await self.reminders.cancel_pending(visit_ids=[visit_id])
@@ -513,3 +563,4 @@ class SupervisionService:
 
 
 MAX_BATCH = 100
+REASON_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}")
