@@ -248,6 +248,35 @@ class VisitQueries(Repository[Visit]):
     def ordering() -> list[SortKey]:
         return [SortKey(col(Visit.window_start)), SortKey(col(Visit.id))]
 
+    async def reportable(self, case_id: int, on: date) -> Sequence[Visit]:
+        """The visits a report of `on` may land on: planned ones, and missed ones whose window
+        holds `on` (a late report reverses the miss)."""
+        visits: Sequence[Visit] = await self.scalars(
+            sa.select(Visit).where(
+                col(Visit.case_id) == case_id,
+                sa.or_(
+                    col(Visit.status) == VisitStatus.PLANNED,
+                    sa.and_(
+                        col(Visit.status) == VisitStatus.MISSED,
+                        col(Visit.window_start) <= on,
+                        col(Visit.window_end) >= on,
+                    ),
+                ),
+            )
+        )
+        return visits
+
+    async def locked(self, visit_id: int) -> Visit | None:
+        """The visit, read afresh under a row lock (PostgreSQL): a second report of the same
+        visit waits here for the first to commit, then sees it."""
+        found: Visit | None = await self.scalar(
+            sa.select(Visit)
+            .where(col(Visit.id) == visit_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return found
+
     async def future_planned(self, case_id: int) -> Sequence[Visit]:
         visits: Sequence[Visit] = await self.scalars(
             sa.select(Visit).where(

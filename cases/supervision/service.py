@@ -503,9 +503,7 @@ class SupervisionService:
             raise ValidationFailed("must be 1-64 characters", field="externalId")
         existing = await self.visits.by_external_id(clinic_id, external)
         if existing is not None:
-            if existing.case_id != case_id:
-                raise Conflict("this external id was reported for another case", field="externalId")
-            return existing
+            return self._same_report(existing, case_id, attended, visit_date, visit_id)
         case = await self.get(case_id, "caseId")
         if case.clinic_id != clinic_id:
             raise ValidationFailed("the case is supervised at another clinic", field="clinicId")
@@ -518,6 +516,17 @@ class SupervisionService:
         patient = await self.patients.get(case.patient_id)
         assert patient is not None
         visit = await self._visit_to_record(case, visit_id, visit_date)
+        if visit.id is not None:
+            # Reports of one visit that arrive together: the first takes the row, the others
+            # wait for it and then find their external id recorded.
+            locked = await self.visits.locked(visit.id)
+            assert locked is not None
+            visit = locked
+            existing = await self.visits.by_external_id(clinic_id, external)
+            if existing is not None:
+                return self._same_report(existing, case_id, attended, visit_date, visit_id)
+            if visit.status not in (VisitStatus.PLANNED, VisitStatus.MISSED):
+                raise InvalidState(f"the visit is {visit.status.value} already", field="visitId")
         before = snapshot(visit, VISIT_FIELDS)
         was_missed = visit.status is VisitStatus.MISSED
         visit.external_id, visit.changed_by, visit.updated_at = external, actor.label, utcnow()
@@ -545,9 +554,31 @@ class SupervisionService:
             await self._plan_visit(actor, case, patient, start, end, None)
         return visit
 
+    @staticmethod
+    def _same_report(
+        existing: Visit, case_id: int, attended: bool, visit_date: date, visit_id: int | None
+    ) -> Visit:
+        """A report whose external id is recorded already: the same report changes nothing;
+        one that says something else is a conflict naming what differs."""
+        if existing.case_id != case_id:
+            raise Conflict("this external id was reported for another case", field="externalId")
+        if visit_id is not None and existing.id != visit_id:
+            raise Conflict("this external id was reported for another visit", field="visitId")
+        if (existing.status is VisitStatus.ATTENDED) != attended:
+            recorded = "attended" if existing.status is VisitStatus.ATTENDED else "not attended"
+            raise Conflict(f"this external id was reported as {recorded}", field="attended")
+        if attended and existing.attended_on != visit_date:
+            raise Conflict(
+                f"this external id was reported for {existing.attended_on}", field="visitDate"
+            )
+        return existing
+
     async def _visit_to_record(
         self, case: SupervisionCase, visit_id: int | None, on: date
     ) -> Visit:
+        """The visit a report lands on: the one it names; else the one whose window holds its
+        date (a missed one included: the report reverses the miss); else the earliest planned;
+        else a visit outside the plan, as it came."""
         if visit_id is not None:
             visit = await self.get_visit(visit_id, "visitId")
             if visit.case_id != case.id:
@@ -555,7 +586,14 @@ class SupervisionService:
             if visit.status in (VisitStatus.ATTENDED, VisitStatus.CANCELLED):
                 raise InvalidState(f"the visit is {visit.status.value} already", field="visitId")
             return visit
-        planned = sorted(await self.visits.future_planned(case.id), key=lambda v: v.window_start)  # type: ignore[arg-type]
+        candidates = await self.visits.reportable(case.id, on)  # type: ignore[arg-type]
+        holding = [v for v in candidates if v.window_start <= on <= v.window_end]
+        if holding:
+            # A missed window before a planned one: the report is late for it.
+            return min(holding, key=lambda v: (v.status is not VisitStatus.MISSED, v.window_start))
+        planned = sorted(
+            (v for v in candidates if v.status is VisitStatus.PLANNED), key=lambda v: v.window_start
+        )
         if planned:
             return planned[0]
         # Nothing planned: the clinic reports a visit outside the plan; record it as it came.
