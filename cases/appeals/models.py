@@ -126,6 +126,8 @@ class Appeal(SQLModel, table=True):
     )
     # Local calendar dates of the insurer's zone; weekends and holidays count as any day.
     registration_due: date
+    # Registered after its registration deadline (59-ФЗ: within 3 days of receipt).
+    registered_late: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     answer_due: date
     extension_days: int | None = None
     extension_notice: str | None = Field(default=None, max_length=500)

@@ -55,6 +55,7 @@ APPEAL_FIELDS = [
     "representative_id",
     "status",
     "registration_due",
+    "registered_late",
     "answer_due",
     "extension_days",
     "extension_notice",
@@ -129,9 +130,8 @@ class AppealService:
             elif case.patient_id != patient.id:
                 raise ValidationFailed("the case is another patient's", field="caseId")
         insurer_id = await self._insurer(actor, patient, draft.insurer_id)
-        deadlines = appeal_deadlines(
-            local_date(draft.received_at, self.zone), local_date(now, self.zone)
-        )
+        registered_on = local_date(now, self.zone)
+        deadlines = appeal_deadlines(local_date(draft.received_at, self.zone), registered_on)
         appeal = Appeal(
             insurer_id=insurer_id,
             received_at=draft.received_at,
@@ -144,6 +144,7 @@ class AppealService:
             clinic_id=draft.clinic_id,
             case_id=draft.case_id,
             registration_due=deadlines.registration_due,
+            registered_late=registered_on > deadlines.registration_due,
             answer_due=deadlines.answer_due,
         )
         await self.appeals.add(appeal)

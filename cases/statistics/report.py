@@ -94,6 +94,7 @@ def report_rows(figures: Statistics) -> list[ReportRow]:
         add("обращения", label, figures.appeals_received_by_kind.get(kind, 0))
     add("обращения", "всего", figures.appeals_received)
     add("обращения", "доля жалоб", figures.complaint_share)
+    add("обращения", "зарегистрировано с опозданием", figures.appeals_registered_late)
     add("обращения", "дан ответ", figures.appeals_answered)
     add("обращения", "из них в срок", figures.appeals_answered_on_time)
     add("обращения", "доля отвеченных в срок", figures.appeals_on_time_rate)

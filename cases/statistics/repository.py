@@ -190,16 +190,19 @@ class StatisticsRepository(Repository[SupervisionCase]):
         return {(str(channel), str(status)): count for channel, status, count in rows}
 
     async def appeals_by_kind(self, scope: StatisticsScope) -> Sequence[sa.Row[Any]]:
-        """Per kind: received in the period; answered in it, and of those on time."""
+        """Per kind: received in the period, and of those registered late; answered in it, and
+        of those on time."""
         received = _within(col(Appeal.received_at), scope)
         answered = _within(col(Appeal.answered_at), scope)
         on_time = Appeal.__table__.c.answered_on_time.is_(True)  # type: ignore[attr-defined]
+        late = Appeal.__table__.c.registered_late.is_(True)  # type: ignore[attr-defined]
         statement: Any = (
             sa.select(
                 col(Appeal.kind).label("kind"),
                 _count_if(received).label("received"),
                 _count_if(answered).label("answered"),
                 _count_if(sa.and_(answered, on_time)).label("on_time"),
+                _count_if(sa.and_(received, late)).label("registered_late"),
             )
             .where(sa.or_(received, answered))
             .group_by(col(Appeal.kind))

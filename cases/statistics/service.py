@@ -71,6 +71,7 @@ class Statistics:
     appeals_received_by_kind: dict[AppealKind, int]
     appeals_answered: int
     appeals_answered_on_time: int
+    appeals_registered_late: int
     examinations_ordered: int
     examinations_completed_by_outcome: dict[ExaminationOutcome, int]
 
@@ -184,6 +185,7 @@ class StatisticsService:
             },
             appeals_answered=sum(row.answered for row in appeals),
             appeals_answered_on_time=sum(row.on_time for row in appeals),
+            appeals_registered_late=sum(row.registered_late for row in appeals),
             examinations_ordered=sum(row.ordered for row in examinations),
             examinations_completed_by_outcome={
                 ExaminationOutcome(row.outcome): row.completed
