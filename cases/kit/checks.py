@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cases.kit.errors import Conflict, InvalidValue, ValidationFailed
+from cases.kit.validation import plain_text
 
 T = TypeVar("T")
 
@@ -43,11 +44,10 @@ def check_version(entity: Any, expected: int, what: str) -> None:
 
 
 def checked_text(value: str, field_name: str, limit: int = MAX_TEXT) -> str:
-    text = value.strip()
+    """Free text a person wrote (lines allowed, no control characters), not empty."""
+    text = validated(lambda: plain_text(value, field_name, limit, lines=True))
     if not text:
         raise ValidationFailed("must not be empty", field=field_name)
-    if len(text) > limit:
-        raise ValidationFailed(f"must be at most {limit} characters", field=field_name)
     return text
 
 

@@ -170,6 +170,8 @@ def normalize_email(value: str, field: str = "email") -> str:
         raise InvalidValue(field, f"must be at most {EMAIL_MAX_LENGTH} characters")
     if any(char.isspace() for char in email):
         raise InvalidValue(field, "must not contain spaces")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in email):
+        raise InvalidValue(field, "must not contain control characters")
     if email.count("@") != 1:
         raise InvalidValue(field, "must contain exactly one @")
     local, domain = email.split("@")
@@ -179,3 +181,19 @@ def normalize_email(value: str, field: str = "email") -> str:
     if len(labels) < 2 or not all(labels):
         raise InvalidValue(field, "must have a domain such as example.ru after the @")
     return f"{local}@{domain.lower()}"
+
+
+ADDRESS_MAX_LENGTH: Final = 500
+_LINE_BREAKS: Final = frozenset("\n\r\t")
+
+
+def plain_text(value: str, field: str, limit: int, *, lines: bool = False) -> str:
+    """Free text trimmed, or raise InvalidValue: no control characters (a NUL reaches no
+    database), line breaks and tabs only where `lines` allows them, at most `limit` long."""
+    text = value.strip()
+    allowed = _LINE_BREAKS if lines else frozenset()
+    if any(unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text):
+        raise InvalidValue(field, "must not contain control characters")
+    if len(text) > limit:
+        raise InvalidValue(field, f"must be at most {limit} characters")
+    return text

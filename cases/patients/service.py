@@ -16,12 +16,14 @@ from cases.kit.columns import utcnow
 from cases.kit.errors import Conflict, InvalidValue, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
 from cases.kit.validation import (
+    ADDRESS_MAX_LENGTH,
     name_search_key,
     normalize_email,
     normalize_enp,
     normalize_name,
     normalize_phone,
     normalize_snils,
+    plain_text,
 )
 from cases.patients.models import Channel, NotificationConsent, Patient, Sex
 from cases.patients.repository import (
@@ -98,7 +100,7 @@ class PatientService:
     @staticmethod
     def understand_search(text: str) -> PatientSearch:
         """An ЕНП, a СНИЛС, a phone number or the start of a name, told apart by their shape."""
-        stripped = text.strip()
+        stripped = validated(lambda: plain_text(text, "search", 200))
         digits = re.sub(r"[\s\-()+]", "", stripped)
         if digits.isdigit() and len(digits) == 16:
             return PatientSearch(enp=digits)
@@ -176,7 +178,10 @@ class PatientService:
             phone=phone,
             phone_extra=phone_extra,
             email=email,
-            postal_address=(draft.postal_address or "").strip() or None,
+            postal_address=validated(
+                lambda: plain_text(draft.postal_address or "", "postalAddress", ADDRESS_MAX_LENGTH)
+            )
+            or None,
             time_zone=zone,
             insurer_id=draft.insurer_id,
             attached_clinic_id=draft.attached_clinic_id,
@@ -200,7 +205,7 @@ class PatientService:
             "phone": lambda value: normalize_phone(value, "phone"),
             "phone_extra": lambda value: normalize_phone(value, "phoneExtra"),
             "email": normalize_email,
-            "postal_address": lambda value: value.strip(),
+            "postal_address": lambda value: plain_text(value, "postalAddress", ADDRESS_MAX_LENGTH),
             "time_zone": lambda value: checked_zone(value, "timeZone"),
         }
         for name, value in changes.items():

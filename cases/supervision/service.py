@@ -17,7 +17,7 @@ from cases.kit.columns import utcnow
 from cases.kit.dates import plausible, plausible_instant
 from cases.kit.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
-from cases.kit.validation import normalize_icd10
+from cases.kit.validation import normalize_icd10, plain_text
 from cases.patients.models import Patient
 from cases.patients.repository import (
     ConsentRepository,
@@ -498,8 +498,8 @@ class SupervisionService:
     ) -> Visit:
         """A clinic's report of one visit; repeating the same external id changes nothing."""
         today = today or self.rules.today()
-        external = external_id.strip()
-        if not external or len(external) > 64:
+        external = validated(lambda: plain_text(external_id, "externalId", 64))
+        if not external:
             raise ValidationFailed("must be 1-64 characters", field="externalId")
         existing = await self.visits.by_external_id(clinic_id, external)
         if existing is not None:

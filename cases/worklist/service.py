@@ -6,9 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
+from cases.kit.checks import validated
 from cases.kit.columns import utcnow
 from cases.kit.errors import InvalidState, NotFound, ValidationFailed
 from cases.kit.paging import PageQuery, PageRequest
+from cases.kit.validation import plain_text
 from cases.patients.repository import (
     PatientRepository,
 )
@@ -123,7 +125,7 @@ class WorkItemService:
             representative_id=who,
             method=method,
             outcome=outcome,
-            note=(note or "").strip()[:2000] or None,
+            note=validated(lambda: plain_text(note or "", "note", 2000, lines=True)) or None,
         )
         await self.attempts.add(attempt)
         # A representative's call or letter is an informing event like any reminder.
