@@ -51,6 +51,14 @@ class PatientRepository(Repository[Patient]):
         found: Patient | None = await self.scalar(sa.select(Patient).where(col(Patient.enp) == enp))
         return found
 
+    async def identifier_taken(self, column: str, value: str) -> bool:
+        """Whether any patient, in the caller's scope or not, holds this ЕНП or СНИЛС: asked of
+        the table itself (the data scope narrows entities, not tables), and answered with no
+        more than yes or no."""
+        table: sa.Table = Patient.__table__  # type: ignore[attr-defined]
+        taken = await self.scalar(sa.select(sa.exists().where(table.c[column] == value)))
+        return bool(taken)
+
     async def with_phone(self, phone: str) -> Sequence[Patient]:
         """Patients whose main or extra phone is `phone` (E.164): who a reply from it may come from."""
         found: Sequence[Patient] = await self.scalars(

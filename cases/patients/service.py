@@ -162,10 +162,12 @@ class PatientService:
             and await self.clinics.get(draft.attached_clinic_id) is None
         ):
             raise NotFound("no such clinic", field="attachedClinicId")
-        if await self.patients.by_enp(enp) is not None:
-            raise Conflict("a patient with this ЕНП is registered", field="enp")
-        if snils is not None and await self.patients.by_snils(snils) is not None:
-            raise Conflict("a patient with this СНИЛС is registered", field="snils")
+        # Another insurer's patient is out of the caller's sight, but the identifier is still
+        # taken: say so (no retry would help), and nothing more of that patient.
+        if await self.patients.identifier_taken("enp", enp):
+            raise Conflict("a patient with this ЕНП is registered already", field="enp")
+        if snils is not None and await self.patients.identifier_taken("snils", snils):
+            raise Conflict("a patient with this СНИЛС is registered already", field="snils")
         patient = Patient(
             enp=enp,
             snils=snils,
