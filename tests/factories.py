@@ -19,13 +19,24 @@ from cases.supervision.models import SupervisionCase, Visit, VisitStatus
 _numbers = itertools.count(1)
 
 
+# Zones `daytime_zone` tries: Russian ones first, then one of every whole offset, so that
+# any instant falls inside the waking hours of one of them.
+_DAYTIME_ZONES = (
+    "Europe/Moscow",
+    "Asia/Vladivostok",
+    *(f"Etc/GMT{-offset:+d}" for offset in range(-12, 15)),
+)
+
+
 def daytime_zone(now: datetime) -> str:
-    """A time zone where `now` falls well inside the waking hours that reminders respect."""
-    return next(
-        name
-        for name in ("Europe/Moscow", "Asia/Vladivostok", "America/New_York", "Asia/Kolkata")
-        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19
-    )
+    """A time zone where `now` falls well inside the waking hours that reminders respect
+    (10:00 to 19:00 local time)."""
+    if now.utcoffset() is None:
+        raise ValueError(f"daytime_zone needs an aware instant, got {now!r}")
+    for name in _DAYTIME_ZONES:
+        if 10 <= now.astimezone(ZoneInfo(name)).hour < 19:
+            return name
+    raise LookupError(f"no zone of {_DAYTIME_ZONES} has {now.isoformat()} between 10:00 and 19:00")
 
 
 def valid_enp(number: int) -> str:
