@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +80,19 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
+    """The first true result of `check` (a function or a coroutine function), asked every tenth
+    of a second; its last result once `within` seconds have passed without one."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
 def worker_suffix() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -95,8 +111,6 @@ class Database:
 
 
 def _create_postgres_database(name: str) -> str:
-    import asyncio
-
     async def recreate() -> None:
         admin = create_engine(
             Settings(database_url=f"{POSTGRES_SERVER}/postgres"), isolation_level="AUTOCOMMIT"
@@ -111,8 +125,6 @@ def _create_postgres_database(name: str) -> str:
 
 
 def migrate(url: str) -> None:
-    import asyncio
-
     upgrade(url)
     asyncio.run(load_reference_data(Settings(database_url=url)))
 

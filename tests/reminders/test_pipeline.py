@@ -8,10 +8,8 @@ the local SMS gateway over HTTP.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import dramatiq
@@ -34,6 +32,7 @@ from tests.conftest import (
     RABBITMQ_URL,
     REDIS_URL,
     TOKEN_SECRET,
+    eventually,
     migrated_postgres_database,
     require_service,
 )
@@ -51,15 +50,6 @@ mutation($patient: ID!, $clinic: ID!, $rep: ID!, $opened: Date!) {
   }
 }
 """
-
-
-async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
