@@ -259,6 +259,15 @@ class GraphQLClient:
         return data
 
 
+async def statements_of(
+    graphql: GraphQLClient, db: RolledBackDatabase, query: str, **variables: object
+) -> int:
+    """How many statements answering `query` takes."""
+    db.statements.clear()
+    await graphql.data(query, **variables)
+    return len(db.statements)
+
+
 @pytest.fixture
 def graphql(client: httpx.AsyncClient, db: RolledBackDatabase) -> GraphQLClient:
     """An administrator's client; `graphql.as_(bearer(...))` acts as someone else."""

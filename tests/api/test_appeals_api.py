@@ -10,9 +10,8 @@ import sqlalchemy as sa
 
 from cases.kit.columns import utcnow
 from cases.kit.models import AuditEvent
-from tests.api.test_cases_api import gid
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region
+from tests.factories import Region, gid
 
 REGISTER = """
 mutation($input: RegisterAppealInput!) {

@@ -68,7 +68,6 @@ from cases.worklist.models import (
 from core.db import create_engine, create_session_factory
 from schema import schema as graphql_schema
 from schema.compiled import OTHER_REASONS, CompiledReads
-from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
     FUND,
@@ -76,7 +75,7 @@ from tests.conftest import (
     bearer,
     migrated_postgres_database,
 )
-from tests.factories import Region, save
+from tests.factories import Region, gid, save
 
 TODAY = date(2026, 11, 20)
 API_KEY = "dsp_kcompiled_secret-key-of-the-clinic"

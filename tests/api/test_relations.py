@@ -9,11 +9,10 @@ import pytest
 from strawberry.dataloader import DataLoader
 
 from core.settings import Settings
-from tests.api.test_cases_api import gid
-from tests.api.test_query_cost import WORKLIST, caseload, statements_of
-from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings
+from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings, statements_of
+from tests.factories import WORKLIST, caseload, gid
 
-# The worklist of test_query_cost, written with a named fragment, an inline fragment and aliases.
+# tests.factories.WORKLIST, written with a named fragment, an inline fragment and aliases.
 WORKLIST_IN_FRAGMENTS = """
 query($rep: ID!, $first: Int) {
   worklist(first: $first, filter: {representativeId: $rep}) {

@@ -18,10 +18,8 @@ from cases.supervision.policy import CaseRules
 from core.settings import Settings
 from reminders.channels import SmsGatewayCourier
 from reminders.gateway import SIGNATURE_HEADER, signature
-from tests.api.test_cases_api import gid
 from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, bearer
-from tests.factories import daytime_zone
-from tests.reminders.test_delivery import reminder_for
+from tests.factories import daytime_zone, gid, reminder_for
 from tests.stand_ins import RunningGateway
 
 REMINDERS = """

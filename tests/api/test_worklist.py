@@ -7,10 +7,8 @@ from zoneinfo import ZoneInfo
 
 from api.demo import seed_region
 from cases.supervision.scan import MissedVisitScan
-from tests.api.test_cases_api import gid
-from tests.api.test_query_cost import caseload
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region
+from tests.factories import Region, caseload, gid
 
 WORKLIST = """
 query($rep: ID!) {

@@ -26,7 +26,6 @@ from core.db import create_engine, create_session_factory
 from core.settings import Settings, get_settings, use_settings
 from reminders import tasks
 from reminders.database import forget_worker_engine
-from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
     RABBITMQ_URL,
@@ -36,7 +35,7 @@ from tests.conftest import (
     migrated_postgres_database,
     require_service,
 )
-from tests.factories import Region
+from tests.factories import Region, gid
 from tests.stand_ins import RunningGateway
 
 BROKERS = {"redis": ("Redis", 6379, REDIS_URL), "amqp": ("RabbitMQ", 5672, RABBITMQ_URL)}
