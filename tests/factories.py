@@ -445,19 +445,6 @@ mutation($input: OpenCaseInput!) {
 }
 """
 
-WORKLIST = """
-query($rep: ID!, $first: Int) {
-  worklist(first: $first, filter: {representativeId: $rep}) {
-    edges { node {
-      id kind priority dueAt
-      patient { id lastName phone lastContactAttempt { outcome attemptedAt } lastReminder { status channel } }
-      case { id icd10 nextVisit { windowStart windowEnd } }
-      visit { id status }
-    } }
-  }
-}
-"""
-
 
 async def setup_region(db: RolledBackDatabase) -> dict[str, Any]:
     async with db.session() as session:

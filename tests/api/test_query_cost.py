@@ -7,10 +7,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from bench.queries import WORKLIST
 from cases.appeals.models import AppealKind, ExaminationKind, ExaminationReason, QualityExamination
 from core.settings import Settings
 from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings, statements_of
-from tests.factories import WORKLIST, Region, caseload, gid, save
+from tests.factories import Region, caseload, gid, save
 
 CASES = """
 query($first: Int) {
