@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +81,19 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
+    """The first true result of `check` (a function or a coroutine function), asked every tenth
+    of a second; its last result once `within` seconds have passed without one."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.1)
+
+
 def worker_suffix() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -96,8 +112,6 @@ class Database:
 
 
 def _create_postgres_database(name: str) -> str:
-    import asyncio
-
     async def recreate() -> None:
         admin = create_engine(
             Settings(database_url=f"{POSTGRES_SERVER}/postgres"), isolation_level="AUTOCOMMIT"
@@ -112,8 +126,6 @@ def _create_postgres_database(name: str) -> str:
 
 
 def migrate(url: str) -> None:
-    import asyncio
-
     upgrade(url)
     asyncio.run(load_reference_data(Settings(database_url=url)))
 
@@ -246,6 +258,15 @@ class GraphQLClient:
         assert "errors" not in body, body["errors"]
         data: dict[str, Any] = body["data"]
         return data
+
+
+async def statements_of(
+    graphql: GraphQLClient, db: RolledBackDatabase, query: str, **variables: object
+) -> int:
+    """How many statements answering `query` takes."""
+    db.statements.clear()
+    await graphql.data(query, **variables)
+    return len(db.statements)
 
 
 @pytest.fixture

@@ -30,9 +30,8 @@ from cases.reminders.models import (
 from cases.supervision.models import SupervisionCase, Visit
 from cases.worklist.models import WorkItem, WorkItemKind
 from core.settings import Settings
-from tests.api.test_cases_api import gid
 from tests.conftest import ADMIN, FUND, RolledBackDatabase, bearer
-from tests.factories import Region, save
+from tests.factories import Region, gid, save
 
 
 @dataclass

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from cases.audit.models import AuditEvent
-from tests.api.test_cases_api import gid
+from cases.kit.columns import utcnow
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region
+from tests.factories import Region, gid
 
 REGISTER = """
 mutation($input: RegisterAppealInput!) {
@@ -95,6 +96,15 @@ query($appeal: ID!, $case: ID!) {
 }
 """
 
+# The zone of the test app's settings (their default), where the appeals service counts days.
+REGION_ZONE = ZoneInfo("Europe/Moscow")
+
+
+def today() -> date:
+    """Today as the appeals service sees it: in the region's zone, which for three hours of
+    every night is already tomorrow on a machine that keeps UTC."""
+    return utcnow().astimezone(REGION_ZONE).date()
+
 
 async def given_region(db: RolledBackDatabase) -> dict[str, Any]:
     async with db.session() as session:
@@ -102,7 +112,7 @@ async def given_region(db: RolledBackDatabase) -> dict[str, Any]:
         insurer, clinic, representative = await region.basics()
         patient = await region.patient(insurer)
         case = await region.case(patient, clinic, representative)
-        visit = await region.visit(case, date.today() - timedelta(days=20))
+        visit = await region.visit(case, today() - timedelta(days=20))
         await session.commit()
     return {
         "insurer": gid("Insurer", insurer.id),
@@ -116,7 +126,7 @@ async def given_region(db: RolledBackDatabase) -> dict[str, Any]:
 
 def complaint(region: dict[str, Any], **fields: Any) -> dict[str, Any]:
     return {
-        "receivedAt": f"{date.today() - timedelta(days=1)}T10:00:00+03:00",
+        "receivedAt": f"{today() - timedelta(days=1)}T10:00:00+03:00",
         "channel": "LETTER",
         "kind": "COMPLAINT",
         "subject": "QUALITY_OF_CARE",
@@ -174,7 +184,7 @@ async def test_appeal_from_registration_to_closing(
     # given
     region = await given_region(db)
     registered = (await graphql.data(REGISTER, input=complaint(region)))["registerAppeal"]
-    received = date.today() - timedelta(days=1)
+    received = today() - timedelta(days=1)
 
     # when
     assigned = (await graphql.data(ASSIGN, appeal=registered["id"], rep=region["rep"]))[
@@ -206,14 +216,14 @@ async def test_appeal_from_registration_to_closing(
     # then
     assert registered["status"] == "REGISTERED"
     assert registered["registrationDue"] == str(received + timedelta(days=3))
-    assert registered["answerDue"] == str(date.today() + timedelta(days=30))
+    assert registered["answerDue"] == str(today() + timedelta(days=30))
     assert registered["patient"] == {"enp": region["enp"]}
     assert assigned == {
         "__typename": "Appeal",
         "status": "IN_PROGRESS",
         "representative": {"id": region["rep"]},
     }
-    assert extended["answerDue"] == str(date.today() + timedelta(days=40))
+    assert extended["answerDue"] == str(today() + timedelta(days=40))
     assert extended["extensionDays"] == 10
     assert (twice["__typename"], twice["field"]) == ("InvalidStateError", "id")
     assert (early_close["__typename"], early_close["field"]) == ("InvalidStateError", "id")
@@ -261,8 +271,8 @@ async def test_appeals_filter_by_status_kind_deadline_and_clinic(
     assert await ids(statuses=["IN_PROGRESS"]) == [second["id"]]
     assert await ids(clinicId=region["clinic"]) == [first["id"]]
     assert await ids(representativeId=region["rep"]) == [second["id"]]
-    assert await ids(answerDueBefore=str(date.today() + timedelta(days=30))) == []
-    assert await ids(answerDueBefore=str(date.today() + timedelta(days=31))) == [
+    assert await ids(answerDueBefore=str(today() + timedelta(days=30))) == []
+    assert await ids(answerDueBefore=str(today() + timedelta(days=31))) == [
         first["id"],
         second["id"],
     ]
@@ -278,10 +288,10 @@ async def test_examination_after_a_complaint_shows_on_the_appeal_and_the_case(
         "kind": "TARGETED",
         "reason": "COMPLAINT",
         "clinicId": region["clinic"],
-        "periodStart": str(date.today() - timedelta(days=90)),
-        "periodEnd": str(date.today()),
+        "periodStart": str(today() - timedelta(days=90)),
+        "periodEnd": str(today()),
         "expertName": "Эксперт качества № 12",
-        "dueOn": str(date.today() + timedelta(days=30)),
+        "dueOn": str(today() + timedelta(days=30)),
         "appealId": appeal["id"],
         "caseIds": [region["case"]],
         "visitIds": [region["visit"]],

@@ -10,9 +10,8 @@ from sqlmodel import col
 from cases.audit.models import AuditEvent
 from cases.registry.models import Representative
 from cases.reminders.models import Reminder, ReminderStatus
-from tests.api.test_cases_api import gid, open_case, register_patient, setup_region
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import save
+from tests.factories import gid, open_case, register_patient, save, setup_region
 
 VISIT_FIELDS = "__typename ... on Visit { id status windowStart windowEnd appointmentAt reasonCode } ... on UserError { code field }"
 

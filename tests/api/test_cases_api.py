@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import date, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -12,36 +10,7 @@ from cases.audit.models import AuditEvent
 from cases.reminders.models import Reminder, ReminderStatus
 from cases.supervision.models import SupervisionCase, Visit, VisitStatus
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region, valid_enp
-
-
-def gid(type_name: str, id_: int | None) -> str:
-    return base64.b64encode(f"{type_name}:{id_}".encode()).decode()
-
-
-REGISTER_PATIENT = """
-mutation($input: RegisterPatientInput!) {
-  registerPatient(input: $input) {
-    __typename
-    ... on Patient { id enp phone version lastName }
-    ... on UserError { code field message }
-  }
-}
-"""
-
-OPEN_CASE = """
-mutation($input: OpenCaseInput!) {
-  openCase(input: $input) {
-    __typename
-    ... on SupervisionCase {
-      id icd10 visitsPerYear planBelowMinimum version
-      nextVisit { id windowStart windowEnd status }
-      visits { totalCount edges { node { id status } } }
-    }
-    ... on UserError { code field message }
-  }
-}
-"""
+from tests.factories import Region, gid, open_case, register_patient, setup_region, valid_enp
 
 RECORD_VISIT = """
 mutation($input: RecordVisitInput!) {
@@ -73,52 +42,6 @@ query($first: Int, $after: String, $filter: SupervisionCaseFilterInput) {
   }
 }
 """
-
-
-async def setup_region(db: RolledBackDatabase) -> dict[str, Any]:
-    async with db.session() as session:
-        insurer, clinic, representative = await Region(session).basics()
-        await session.commit()
-    return {"insurer": insurer, "clinic": clinic, "representative": representative}
-
-
-def patient_input(region: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    values = {
-        "enp": valid_enp(4242),
-        "lastName": "Смирнова",
-        "firstName": "Ольга",
-        "middleName": "Ивановна",
-        "birthDate": "1958-03-02",
-        "sex": "FEMALE",
-        "insurerId": gid("Insurer", region["insurer"].id),
-        "phone": "8 (8652) 56-06-68",
-    }
-    values.update(overrides)
-    return values
-
-
-async def register_patient(
-    graphql: GraphQLClient, region: dict[str, Any], **overrides: Any
-) -> dict[str, Any]:
-    data = await graphql.data(REGISTER_PATIENT, input=patient_input(region, **overrides))
-    result: dict[str, Any] = data["registerPatient"]
-    return result
-
-
-async def open_case(
-    graphql: GraphQLClient, region: dict[str, Any], patient_id: str, **overrides: Any
-) -> dict[str, Any]:
-    values = {
-        "patientId": patient_id,
-        "icd10": "I10",
-        "clinicId": gid("MedicalOrganization", region["clinic"].id),
-        "openedOn": (date.today() - timedelta(days=30)).isoformat(),
-        "representativeId": gid("Representative", region["representative"].id),
-    }
-    values.update(overrides)
-    data = await graphql.data(OPEN_CASE, input=values)
-    result: dict[str, Any] = data["openCase"]
-    return result
 
 
 async def test_register_patient_with_a_landline_written_the_usual_way(

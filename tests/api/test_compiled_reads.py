@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -68,7 +69,6 @@ from cases.worklist.models import (
 from core.db import create_engine, create_session_factory
 from schema import schema as graphql_schema
 from schema.compiled import OTHER_REASONS, CompiledReads
-from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
     FUND,
@@ -76,7 +76,7 @@ from tests.conftest import (
     bearer,
     migrated_postgres_database,
 )
-from tests.factories import Region, save
+from tests.factories import Region, gid, save
 
 TODAY = date(2026, 11, 20)
 API_KEY = "dsp_kcompiled_secret-key-of-the-clinic"
@@ -615,7 +615,10 @@ async def test_every_node_by_id_is_answered_the_same(pair: Pair, world: World, c
               }}
             }}
             """
+            answered = pair.answered()
             await pair.same(caller, document, {"id": gid(type_name, id_)})
+            # compiled, both times: what is compared is the compiled answer
+            assert pair.answered() - answered == 2, f"{caller}: {type_name} {id_}"
 
 
 def _every_field(type_name: str) -> str:
@@ -728,6 +731,14 @@ def drawn(count: int, seed: int) -> Iterator[str]:
         yield Drawer(seed * 10_000 + n).document()
 
 
+# What the compiled reads leave to the executor by design, as they count it.
+EXECUTOR_ONLY = {
+    "ReminderConnection.counts",
+    "QualityExamination.examined has a resolver",
+    "the loader examinations_of_case reads no plain rows",
+}
+
+
 @pytest.mark.parametrize("caller", ["admin", "representative", "clinic_system"])
 async def test_documents_drawn_from_the_schema_are_answered_the_same(
     pair: Pair, world: World, caller: str
@@ -735,7 +746,17 @@ async def test_documents_drawn_from_the_schema_are_answered_the_same(
     variables = {**_variables(world), "yes": True}
     answered = pair.answered()
     for document in drawn(70, seed=CALLERS.index(caller) + 1):
-        await pair.same(caller, document, variables)
+        before, declined = pair.answered(), Counter(pair.reads.declined)
+        answer = await pair.same(caller, document, variables)
+        # each compiled both times, or refused before execution, or left to the executor (both
+        # times) for something only the executor answers
+        compiled, reasons = pair.answered() - before, pair.reads.declined - declined
+        refused = "errors" in dict(answer) and dict(answer).get("data") is None
+        assert (
+            compiled == 2
+            or (compiled == 0 and refused and not reasons)
+            or (compiled == 0 and set(reasons) <= EXECUTOR_ONLY and reasons.total() == 2)
+        ), f"{caller}: {document} compiled {compiled} times, declined {dict(reasons)}"
     # most of those the caller may ask compiled (each twice): the rest asked for something only
     # the executor answers (a clinic system may ask for fewer roots)
     assert pair.answered() - answered > 2 * (25 if caller == "clinic_system" else 35)
@@ -764,6 +785,7 @@ async def test_a_card_read_is_audited_once_either_way(pair: Pair, world: World) 
             return [tuple(row) for row in rows]
 
     # when
+    answered = pair.answered()
     await pair.compiled.post(
         "/graphql", json=body, headers={**headers, "X-Request-ID": "compiled-card"}
     )
@@ -771,7 +793,9 @@ async def test_a_card_read_is_audited_once_either_way(pair: Pair, world: World) 
         "/graphql", json=body, headers={**headers, "X-Request-ID": "general-card"}
     )
 
-    # then: the same event, once each, but for the request id
+    # then: the compiled app answered compiled, and the same event was recorded, once each, but
+    # for the request id
+    assert pair.answered() == answered + 1
     found = await events()
     assert len(found) == 2
     by_request = {row[6]: row[:6] + row[7:] for row in found}
@@ -890,6 +914,7 @@ async def test_a_request_left_to_the_executor_has_recorded_no_read(
     variables = {"id": gid("Patient", world.called_by_stranger)}
     body = {"query": query, "variables": variables}
     headers = world.callers["representative"]
+    answered, declined = pair.answered(), pair.reads.declined["a required value is missing"]
 
     # when
     ours = await pair.compiled.post(
@@ -899,7 +924,10 @@ async def test_a_request_left_to_the_executor_has_recorded_no_read(
         "/graphql", json=body, headers={**headers, "X-Request-ID": "two-roots-general"}
     )
 
-    # then: the card's statement, which records the read, never ran
+    # then: the compiled read ran the list's statement and left the request to the executor;
+    # the card's statement, which records the read, never ran
+    assert pair.answered() == answered
+    assert pair.reads.declined["a required value is missing"] == declined + 1
     assert _masked(_ordered(ours.text)) == _masked(_ordered(theirs.text))
     assert "errors" in ours.json()
     assert await _audit_rows(world, "two-roots-compiled") == await _audit_rows(

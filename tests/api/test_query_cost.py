@@ -3,37 +3,15 @@ and does not grow with the page size; sibling root fields share the request sess
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
+from bench.queries import WORKLIST
 from cases.appeals.models import AppealKind, ExaminationKind, ExaminationReason, QualityExamination
-from cases.patients.models import Channel, NotificationConsent
-from cases.reminders.models import Reminder, ReminderKind
-from cases.worklist.models import (
-    ContactAttempt,
-    ContactMethod,
-    ContactOutcome,
-    WorkItem,
-    WorkItemKind,
-)
 from core.settings import Settings
-from tests.api.test_cases_api import gid
-from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings
-from tests.factories import Region, save
-
-WORKLIST = """
-query($rep: ID!, $first: Int) {
-  worklist(first: $first, filter: {representativeId: $rep}) {
-    edges { node {
-      id kind priority dueAt
-      patient { id lastName phone lastContactAttempt { outcome attemptedAt } lastReminder { status channel } }
-      case { id icd10 nextVisit { windowStart windowEnd } }
-      visit { id status }
-    } }
-  }
-}
-"""
+from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings, statements_of
+from tests.factories import Region, caseload, gid, save
 
 CASES = """
 query($first: Int) {
@@ -87,62 +65,6 @@ query($rep: ID!) {
   insurers { totalCount }
 }
 """
-
-
-async def caseload(db: RolledBackDatabase, size: int) -> tuple[int, int]:
-    """A representative with `size` patients, each with a case, two visits and a work item."""
-    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
-    async with db.session() as session:
-        region = Region(session)
-        insurer, clinic, representative = await region.basics()
-        first_patient = 0
-        for n in range(size):
-            patient = await region.patient(insurer)
-            first_patient = first_patient or patient.id  # type: ignore[assignment]
-            case = await region.case(patient, clinic, representative)
-            missed = await region.visit(case, date(2026, 10, 1))
-            await region.visit(case, date(2027, 4, 1))
-            await save(
-                session,
-                WorkItem(
-                    kind=WorkItemKind.MISSED_VISIT,
-                    owner_id=representative.id,
-                    patient_id=patient.id,
-                    case_id=case.id,
-                    visit_id=missed.id,
-                    priority=1 + n % 3,
-                    due_at=now + timedelta(hours=n),
-                ),
-                ContactAttempt(
-                    patient_id=patient.id,
-                    representative_id=representative.id,
-                    method=ContactMethod.CALL,
-                    outcome=ContactOutcome.NO_ANSWER,
-                ),
-                Reminder(
-                    patient_id=patient.id,
-                    case_id=case.id,
-                    visit_id=missed.id,
-                    kind=ReminderKind.INVITATION,
-                    channel=Channel.SMS,
-                    template="invitation",
-                    scheduled_for=now,
-                    idempotency_key=f"test:{patient.id}",
-                ),
-                NotificationConsent(
-                    patient_id=patient.id, channel=Channel.SMS, granted=True, method="written form"
-                ),
-            )
-        await session.commit()
-    return representative.id, first_patient  # type: ignore[return-value]
-
-
-async def statements_of(
-    graphql: GraphQLClient, db: RolledBackDatabase, query: str, **variables: object
-) -> int:
-    db.statements.clear()
-    await graphql.data(query, **variables)
-    return len(db.statements)
 
 
 @pytest.fixture(params=["compiled", "general"])

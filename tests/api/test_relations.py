@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 from strawberry.dataloader import DataLoader
 
+from bench.queries import WORKLIST
 from core.settings import Settings
-from tests.api.test_cases_api import gid
-from tests.api.test_query_cost import WORKLIST, caseload, statements_of
-from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings
+from tests.conftest import Database, GraphQLClient, RolledBackDatabase, app_settings, statements_of
+from tests.factories import caseload, gid
 
-# The worklist of test_query_cost, written with a named fragment, an inline fragment and aliases.
+# The benchmark's worklist (bench.queries.WORKLIST), written with a named fragment, an inline
+# fragment and aliases.
 WORKLIST_IN_FRAGMENTS = """
 query($rep: ID!, $first: Int) {
   worklist(first: $first, filter: {representativeId: $rep}) {

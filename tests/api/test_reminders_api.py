@@ -18,10 +18,8 @@ from cases.supervision.policy import CaseRules
 from core.settings import Settings
 from reminders.channels import SmsGatewayCourier
 from reminders.gateway import SIGNATURE_HEADER, signature
-from tests.api.test_cases_api import gid
 from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, bearer
-from tests.factories import daytime_zone
-from tests.reminders.test_delivery import reminder_for
+from tests.factories import daytime_zone, gid, reminder_for
 from tests.stand_ins import RunningGateway
 
 REMINDERS = """
@@ -35,16 +33,20 @@ query($statuses: [ReminderStatus!]) {
 """
 
 
+# When `sent_reminder` sends: before any receipt a test posts, which the webhook takes at the
+# real time.
+SENT_AT = datetime(2026, 11, 23, 8, tzinfo=UTC)
+
+
 async def sent_reminder(db: RolledBackDatabase, gateway: RunningGateway) -> Reminder:
-    """An SMS reminder the local gateway accepted just now (waking hours in its own zone)."""
-    now = utcnow()
-    zone = daytime_zone(now)
+    """An SMS reminder the local gateway accepted at `SENT_AT` (waking hours in its own zone)."""
+    zone = daytime_zone(SENT_AT)
     async with db.session() as session:
-        reminder = await reminder_for(session, now, zone=ZoneInfo(zone), phone="+79280000002")
+        reminder = await reminder_for(session, SENT_AT, zone=ZoneInfo(zone), phone="+79280000002")
         courier = SmsGatewayCourier(gateway.url, callback_url=None)
         await ReminderDelivery(session, CaseRules(), {Channel.SMS: courier}).deliver(
             reminder.id,
-            now,
+            SENT_AT,
         )
         await session.commit()
         found = await session.get(Reminder, reminder.id, populate_existing=True)

@@ -12,9 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from tests.api.test_cases_api import gid
-from tests.cases.test_statistics import fixed_region
 from tests.conftest import ADMIN, GraphQLClient, RolledBackDatabase, migrate
+from tests.factories import fixed_region, gid
 
 STATISTICS = """
 query($insurer: ID) {

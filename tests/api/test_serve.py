@@ -108,6 +108,7 @@ async def _due_reminder(folder: Path) -> None:
     from core.settings import Settings
     from tests.factories import Region, daytime_zone
 
+    # The served scheduler sends on the real clock: the zone is one where it is daytime now.
     now = utcnow()
     zone = daytime_zone(now)
     engine = create_engine(Settings(database_url=f"sqlite:///{folder / 'dispensary.sqlite3'}"))

@@ -20,9 +20,8 @@ from cases.tenancy import SCOPE_INSURER, DataScope, bind_scope
 from core.settings import Settings
 from schema.loaders import Loaders
 from tests.api.access import World, build_world
-from tests.api.test_cases_api import gid
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region, save
+from tests.factories import Region, gid, save
 
 BY_ENP = "query($enp: String!) { patient(enp: $enp) { id } }"
 SEARCH = "query($s: String!) { patients(search: $s) { totalCount edges { node { id } } } }"

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from api.demo import seed_region
 from cases.supervision.scan import MissedVisitScan
-from tests.api.test_cases_api import gid
-from tests.api.test_query_cost import caseload
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import Region
+from tests.factories import Region, caseload, gid
 
 WORKLIST = """
 query($rep: ID!) {
@@ -20,6 +18,8 @@ query($rep: ID!) {
   }
 }
 """
+
+SCANNED_AT = datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
 async def test_worklist_is_ordered_by_priority_then_due_time(
@@ -66,9 +66,9 @@ async def test_a_missed_visit_reaches_the_representatives_worklist(
         region = Region(session)
         insurer, clinic, representative = await region.basics()
         case = await region.case(await region.patient(insurer), clinic, representative)
-        await region.visit(case, date.today() - timedelta(days=10))
+        await region.visit(case, SCANNED_AT.date() - timedelta(days=10))
         # when
-        await MissedVisitScan(session).run(datetime.now(UTC), 7, ZoneInfo("Europe/Moscow"))
+        await MissedVisitScan(session).run(SCANNED_AT, 7, ZoneInfo("Europe/Moscow"))
         await session.commit()
 
     # then

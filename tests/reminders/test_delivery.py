@@ -33,37 +33,17 @@ from cases.supervision.policy import CaseRules
 from cases.worklist.models import WorkItem, WorkItemKind
 from reminders.channels import SmsGatewayCourier, SmtpCourier
 from tests.conftest import RolledBackDatabase
-from tests.factories import Region
+from tests.factories import DAY, MOSCOW, reminder_for
 from tests.stand_ins import RunningGateway, RunningMailServer, free_port
 
 RULES = CaseRules()
-MOSCOW = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
-DAY = date(2026, 11, 23)
 MORNING = datetime.combine(DAY, time(11), tzinfo=MOSCOW).astimezone(UTC)
 ADMIN = Actor(role=Role.ADMIN, label="test")
 
 
 def local(zone: ZoneInfo, day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
-
-
-async def reminder_for(
-    session: AsyncSession,
-    scheduled_for: datetime,
-    *,
-    zone: ZoneInfo = MOSCOW,
-    channel: Channel = Channel.SMS,
-    kind: ReminderKind = ReminderKind.INVITATION,
-    status: ReminderStatus = ReminderStatus.QUEUED,
-    **patient: Any,
-) -> Reminder:
-    region = Region(session)
-    insurer, clinic, representative = await region.basics()
-    contacts = {"phone": "+79280000001", "time_zone": zone.key, **patient}
-    case = await region.case(await region.patient(insurer, **contacts), clinic, representative)
-    visit = await region.visit(case, DAY + timedelta(days=20))
-    return await region.reminder(case, visit, scheduled_for, channel, kind, status)
 
 
 def sms(gateway: RunningGateway) -> dict[Channel, Any]:

@@ -8,10 +8,8 @@ the local SMS gateway over HTTP.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import dramatiq
@@ -28,16 +26,16 @@ from core.db import create_engine, create_session_factory
 from core.settings import Settings, get_settings, use_settings
 from reminders.actors import common, delivery, visits
 from reminders.database import forget_worker_engine
-from tests.api.test_cases_api import gid
 from tests.conftest import (
     ADMIN,
     RABBITMQ_URL,
     REDIS_URL,
     TOKEN_SECRET,
+    eventually,
     migrated_postgres_database,
     require_service,
 )
-from tests.factories import Region
+from tests.factories import Region, gid
 from tests.stand_ins import RunningGateway
 
 BROKERS = {"redis": ("Redis", 6379, REDIS_URL), "amqp": ("RabbitMQ", 5672, RABBITMQ_URL)}
@@ -51,15 +49,6 @@ mutation($patient: ID!, $clinic: ID!, $rep: ID!, $opened: Date!) {
   }
 }
 """
-
-
-async def eventually(check: Callable[[], Any], within: float = 30.0) -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture

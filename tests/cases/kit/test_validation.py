@@ -1,4 +1,4 @@
-"""Tests for cases.patients.validation: ЕНП, СНИЛС, phone, ICD-10, names, search keys, e-mail."""
+"""Tests for cases.kit.validation: ЕНП, СНИЛС, phone, ICD-10, names, search keys, e-mail."""
 
 from __future__ import annotations
 
