@@ -183,11 +183,32 @@ def instant(value: Any) -> sa.ColumnElement[str]:
         (sa.func.date_trunc(_text("second"), value) == value, _text("")),
         else_=sa.func.to_char(utc, _text(".US"), type_=sa.Text),
     )
-    return whole + fraction + _text("+00:00")
+    return _finite(
+        value,
+        whole + fraction + _text("+00:00"),
+        first=_text("0001-01-01T00:00:00+00:00"),
+        last=_text("9999-12-31T23:59:59.999999+00:00"),
+    )
 
 
 def iso_date(value: Any) -> sa.ColumnElement[str]:
-    return sa.func.to_char(value, _text("YYYY-MM-DD"), type_=sa.Text)
+    return _finite(
+        value,
+        sa.func.to_char(value, _text("YYYY-MM-DD"), type_=sa.Text),
+        first=_text("0001-01-01"),
+        last=_text("9999-12-31"),
+    )
+
+
+def _finite(
+    value: Any, written: sa.ColumnElement[str], *, first: Any, last: Any
+) -> sa.ColumnElement[str]:
+    """`written`, but for ±infinity (how asyncpg stores Python's first and last date and
+    instant, which the executor reads back as those): what the executor writes of them."""
+    epoch = sa.literal_column("'epoch'", sa.Text)
+    return sa.case(
+        (sa.func.isfinite(value), written), (value > epoch, last), (value < epoch, first)
+    )
 
 
 def _base64(value: sa.ColumnElement[str]) -> sa.ColumnElement[str]:

@@ -266,13 +266,6 @@ async def test_a_date_postgresql_writes_is_the_one_the_api_writes(
     assert [written for written, _ in found] == [written_by_the_api(read) for _, read in found]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known defect: asyncpg writes Python's first and last date and instant as -infinity "
-    "and infinity, which to_char writes as NULL; the executor reads them back as those values "
-    "and writes 0001-01-01 / 9999-12-31, a compiled read null (and null in a cursor)",
-)
 @pytest.mark.parametrize(
     "value",
     [date.min, date.max, datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)],
@@ -290,7 +283,7 @@ async def test_the_first_and_last_date_and_instant_are_written_as_the_api_does(
     async with engine.connect() as connection:
         found = (await connection.execute(sa.select(written, table.c.value))).one()
 
-    # then: read back as it was, but not written as the API writes it
+    # then: read back as it was, and written as the API writes it
     assert found[1] == value
     assert found[0] == written_by_the_api(value)
 
