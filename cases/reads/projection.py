@@ -10,6 +10,11 @@ caller's data scope (`cases.tenancy.row_rules`), as every ORM statement is.
 
 What the JSON must look like is the caller's business (`schema.compiled` builds shapes from
 GraphQL documents): this module knows tables, formats and pages, not GraphQL.
+
+It is one module, longer than the others, because it is one compiler: the shape types, the
+column formats and the statement builder change together (a new format is a new member kind,
+its SQL and its encoding in one place), and the differential tests in
+`tests/cases/reads/test_projection.py` hold it to the executor as a whole.
 """
 
 from __future__ import annotations
