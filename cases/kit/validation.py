@@ -113,20 +113,22 @@ def normalize_phone(value: str, field: str = "phone", region: str = "RU") -> str
 
 
 # Only Latin letters: a Cyrillic look-alike ("А10", "Е11") is a typing mistake.
-_ICD10: Final = re.compile(r"[A-Za-z][0-9]{2}(?:\.[0-9]{1,2})?")
+# The order itself writes some codes with a space after the letter (`N 18.1`), and clinics copy
+# it; one space there is accepted and dropped.
+_ICD10: Final = re.compile(r"([A-Za-z]) ?([0-9]{2}(?:\.[0-9]{1,2})?)")
 
 
 def normalize_icd10(value: str, field: str = "icd10") -> str:
     """Return the upper-case ICD-10 code (A00..Z99[.N[N]]), or raise InvalidValue."""
-    code = value.strip()
     # Match before upper-casing: "ı".upper() == "I" and "ſ".upper() == "S".
-    if _ICD10.fullmatch(code) is None:
+    match = _ICD10.fullmatch(value.strip())
+    if match is None:
         raise InvalidValue(
             field,
             "must be an ICD-10 code: a Latin letter, two digits and optionally"
             " a dot with one or two digits (e.g. I11.9)",
         )
-    return code.upper()
+    return (match.group(1) + match.group(2)).upper()
 
 
 NAME_MAX_LENGTH: Final = 100

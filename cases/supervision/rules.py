@@ -17,13 +17,10 @@ from cases.kit.errors import PermissionDenied, ValidationFailed
 from cases.supervision.models import (
     SupervisionRule,
 )
-from cases.supervision.policy import (
-    MAX_VISITS_PER_YEAR,
-    check_visits_per_year,
-)
 from cases.supervision.repository import (
     SupervisionRuleRepository,
 )
+from cases.supervision.schedule import MAX_VISITS_PER_YEAR, check_visits_per_year
 
 
 class SupervisionRuleService:

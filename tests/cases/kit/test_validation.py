@@ -241,6 +241,7 @@ def test_phone_extension_is_rejected_rather_than_dropped() -> None:
         (" e11.65\t", "E11.65"),
         ("A00", "A00"),
         ("Z99.9", "Z99.9"),
+        ("N 18.1", "N18.1"),  # as the order writes it
     ],
 )
 def test_icd10_valid(raw: str, expected: str) -> None:
@@ -259,7 +260,8 @@ def test_icd10_valid(raw: str, expected: str) -> None:
         "I10.123",
         "I10.",
         "I100",
-        "I 10",
+        "I  10",
+        "I1 0",
         "I10,9",
         "II0",
         "",

@@ -7,7 +7,8 @@ from itertools import pairwise
 
 import pytest
 
-from cases.supervision.policy import add_months, next_window_after, plan_visit_windows, window_days
+from cases.supervision.policy import next_window_after, plan_visit_windows, window_days
+from cases.supervision.schedule import add_months
 
 
 @pytest.mark.parametrize(
