@@ -41,8 +41,8 @@ from reminders.gateway import SmsGatewayStandIn
 from reminders.rules import case_rules
 from schema import DispensarySchema, build_schema
 from schema.compiled import NotCompiled
-from schema.context import Context
-from schema.errors import is_expected, log_errors, masked
+from schema.core.context import Context
+from schema.core.errors import is_expected, log_errors, masked
 
 DEV_SMS_GATEWAY_PATH = "/dev/sms-gateway"
 JSON = "application/json"

@@ -22,7 +22,7 @@ from cases.tenancy import DataScope, bind_scope
 from core.db import RequestTransaction
 from core.settings import Settings
 from reminders.gateway import SIGNATURE_HEADER, signature
-from schema.permissions import is_permitted
+from schema.core.permissions import is_permitted
 
 MAX_WEBHOOK_BODY: Final = 64 * 1024
 RECEIPT_STATUSES: Final = {"delivered": True, "failed": False, "undelivered": False}

@@ -1,4 +1,11 @@
-"""The GraphQL schema: types, inputs, queries, mutations and loaders over the `cases` domain."""
+"""The GraphQL schema over the `cases` domain: one package per domain (its types, inputs, queries
+and mutations), merged here into the root types; `schema.core` holds what they share and
+`schema.compiled` the compiled reads.
+
+A domain's types import the types of the domains below it (registry, patients, supervision,
+reminders, worklist, appeals) directly; a type of a domain above it is named through a
+`strawberry.lazy` alias, resolved when the schema is built.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +26,56 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import validate_document
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from cases.kit.actor import Actor
+from schema.appeals.mutations import AppealsMutation
+from schema.appeals.queries import AppealsQuery
+from schema.audit.queries import AuditQuery
 from schema.compiled import CompiledExecution, CompiledReads
-from schema.cost import cost_errors, page_size_of
-from schema.errors import MaskUnexpectedErrors, log_errors
-from schema.mutations import Mutation
-from schema.permissions import permission_profile, permission_rule
-from schema.queries import Query
-from schema.scalars import SCALAR_OVERRIDES
+from schema.core.cost import cost_errors, page_size_of
+from schema.core.errors import MaskUnexpectedErrors, log_errors
+from schema.core.node import NodeQuery
+from schema.core.permissions import permission_profile, permission_rule
+from schema.core.scalars import SCALAR_OVERRIDES
+from schema.patients.mutations import PatientsMutation
+from schema.patients.queries import PatientsQuery
+from schema.registry.mutations import RegistryMutation
+from schema.registry.queries import RegistryQuery
+from schema.reminders.mutations import RemindersMutation
+from schema.reminders.queries import RemindersQuery
+from schema.statistics.queries import StatisticsQuery
+from schema.supervision.mutations import SupervisionMutation
+from schema.supervision.queries import SupervisionQuery
+from schema.worklist.mutations import WorklistMutation
+from schema.worklist.queries import WorklistQuery
+
+Query = merge_types(
+    "Query",
+    (
+        NodeQuery,
+        RegistryQuery,
+        PatientsQuery,
+        SupervisionQuery,
+        WorklistQuery,
+        AuditQuery,
+        RemindersQuery,
+        AppealsQuery,
+        StatisticsQuery,
+    ),
+)
+Mutation = merge_types(
+    "Mutation",
+    (
+        RegistryMutation,
+        PatientsMutation,
+        SupervisionMutation,
+        WorklistMutation,
+        RemindersMutation,
+        AppealsMutation,
+    ),
+)
 
 MAX_DEPTH = 12
 MAX_ALIASES = 30

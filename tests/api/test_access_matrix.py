@@ -1,6 +1,6 @@
 """Every root field × every caller × own and foreign tenant, generated from the schema.
 
-A new operation fails this suite until it has a rule in `schema.permissions.OPERATIONS` and
+A new operation fails this suite until it has a rule in `schema.core.permissions.OPERATIONS` and
 either an example below (it touches a tenant's data) or a place in TENANT_FREE.
 """
 
@@ -15,7 +15,7 @@ from graphql import GraphQLObjectType, get_named_type, is_leaf_type, is_non_null
 
 from cases.kit.actor import Actor, ClinicScope, Role
 from schema import schema
-from schema.permissions import OPERATIONS, is_permitted
+from schema.core.permissions import OPERATIONS, is_permitted
 from tests.api.access import build_world
 from tests.conftest import GraphQLClient, RolledBackDatabase
 from tests.factories import valid_enp
@@ -315,7 +315,7 @@ def expected(operation: str, caller: str, tenant: str) -> str:
 
 def test_every_root_field_has_a_rule_and_an_access_example() -> None:
     fields = set(root_fields())
-    assert fields - set(OPERATIONS) == set(), "add a rule to schema.permissions.OPERATIONS"
+    assert fields - set(OPERATIONS) == set(), "add a rule to schema.core.permissions.OPERATIONS"
     assert fields - set(EXAMPLES) - TENANT_FREE - AGGREGATES == set(), "add an example to EXAMPLES"
     assert set(OPERATIONS) - fields == set(), "a rule names a field the schema lacks"
 

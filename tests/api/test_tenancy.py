@@ -18,7 +18,7 @@ from cases.reminders.models import ReminderStatus
 from cases.supervision.models import SupervisionCase, Visit
 from cases.tenancy import SCOPE_INSURER, DataScope, bind_scope
 from core.settings import Settings
-from schema.loaders import Loaders
+from schema.core.loaders import Loaders
 from tests.api.access import World, build_world
 from tests.conftest import GraphQLClient, RolledBackDatabase
 from tests.factories import Region, gid, save

@@ -35,7 +35,7 @@ from cases.registry.models import Insurer
 from cases.tenancy import DataScope
 from core.db import create_engine
 from core.settings import Settings
-from schema.scalars import SCALAR_OVERRIDES
+from schema.core.scalars import SCALAR_OVERRIDES
 
 ROWS: list[tuple[Any, ...]] = [
     (

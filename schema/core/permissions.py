@@ -8,7 +8,8 @@ for a new operation, add one line, e.g.
     "Mutation.sendReminderNow": representatives(min_level=2) | SUPERVISORS,
 
 Administrators pass every rule; the territorial fund is refused every mutation whatever the
-table says. Which rows a permitted caller then sees is the data scope's business
+table says. A rule that depends on an argument's value (whose worklist) is a function here too
+(`worklist_owner`), called by its resolver. Which rows a permitted caller then sees is the data scope's business
 (`cases.tenancy`), not this table's.
 """
 
@@ -21,6 +22,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, ValidationRule, get_named_type
 
 from cases.kit.actor import Actor, ClinicScope, Role
+from cases.kit.errors import PermissionDenied, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,17 @@ def is_permitted(actor: Actor, operation: str) -> bool:
     if rule is None:
         return actor.role is Role.ADMIN
     return rule.admits(actor)
+
+
+def worklist_owner(actor: Actor, asked: int | None) -> int:
+    """Whose worklist a caller reads: their own unless they name another; a representative
+    reads only their own, a supervisor (or an administrator) anyone's."""
+    owner = actor.representative_id if asked is None else asked
+    if owner is None:
+        raise ValidationFailed("name whose worklist to show", field="filter.representativeId")
+    if actor.role is Role.REPRESENTATIVE and owner != actor.representative_id:
+        raise PermissionDenied("only a supervisor sees another representative's worklist")
+    return owner
 
 
 def permission_profile(actor: Actor) -> tuple[Any, ...]:

@@ -2,7 +2,7 @@
 
 Resolved one object at a time, a page of 50 work items with their patients, cases and visits
 would await a loader in some 300 coroutines, and the executor's bookkeeping for them costs more
-than the statements. A connection loads its nodes' relations ahead (`schema.relay.prefetch`), so
+than the statements. A connection loads its nodes' relations ahead (`schema.core.relay.prefetch`), so
 these fields mostly find their rows in the loaders' caches and return at once. A field whose rows
 were not loaded ahead (an object outside any connection) awaits its loader, which still batches
 it with its siblings.
@@ -11,13 +11,29 @@ it with its siblings.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from importlib import import_module
 from typing import Any
 
 import strawberry
 from strawberry.dataloader import DataLoader
 
 from cases.kit.paging import Page, PageRequest, build_page
-from schema.relay import MISSING, RELATION, Connection, Info, Relation, cached, first_of, loader_of
+from schema.core.relay import (
+    MISSING,
+    RELATION,
+    Connection,
+    Info,
+    Relation,
+    cached,
+    first_of,
+    loader_of,
+)
+
+
+def lazy(module: str, name: str) -> Callable[[], Any]:
+    """The object type `name` of `module`, looked up when a relation first needs it: for a type
+    of a domain whose module imports this one (its annotation is a `strawberry.lazy` alias)."""
+    return lambda: getattr(import_module(module), name)
 
 
 def one(loader: str, key: str, node: Callable[[], Any], *, description: str | None = None) -> Any:

@@ -2,7 +2,7 @@
 
 Before a connection's edges are resolved, it loads every relation that its nodes' selection
 follows, down the whole selection: one statement per relation and level (`prefetch`). The
-relation fields (`schema.relations`) then read the loaders' caches instead of awaiting them.
+relation fields (`schema.core.relations`) then read the loaders' caches instead of awaiting them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from cases.kit.paging import Page, PageQuery, PageRequest
 from cases.reads.pages import PageReader
-from schema.context import Context
+from schema.core.context import Context
 
 NodeT = TypeVar("NodeT")
 Info = strawberry.Info[Context, Any]

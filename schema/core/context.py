@@ -11,7 +11,7 @@ from starlette.responses import Response
 from cases.kit.actor import Actor
 from cases.supervision.policy import CaseRules
 from core.db import RequestTransaction
-from schema.loaders import Loaders
+from schema.core.loaders import Loaders
 
 
 @dataclass
