@@ -135,6 +135,7 @@ class GraphQLRoute(GraphQL[Context, None]):
             # The middleware sets it for every request but those of public paths.
             actor=getattr(request.state, "actor", None) or Actor.anonymous(),
             rules=request.app.state.rules,
+            forget_identity=request.app.state.authenticator.forget,
         )
 
     def decode_json(self, data: str | bytes) -> object:
@@ -254,6 +255,7 @@ def create_app(
         graphql_ide=None if settings.is_production else "graphiql",
         allow_queries_via_get=False,
     )
+    authenticator = Authenticator(settings)
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(
@@ -267,7 +269,7 @@ def create_app(
         Middleware(DatabaseSessionMiddleware, session_factory=session_factory),
         Middleware(
             AuthenticationMiddleware,
-            authenticator=Authenticator(settings),
+            authenticator=authenticator,
             limiter=RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
             graphiql_path=None if settings.is_production else "/graphql",
         ),
@@ -293,4 +295,5 @@ def create_app(
     application.state.settings = settings
     application.state.schema = graphql.schema
     application.state.rules = case_rules(settings)
+    application.state.authenticator = authenticator
     return application

@@ -124,6 +124,12 @@ class Authenticator:
             else None
         )
 
+    def forget(self, subject: str) -> None:
+        """Drop what is kept of a representative's login, so that its next request is judged
+        from their record (after they were deactivated, unlinked or changed)."""
+        if self.representatives is not None:
+            self.representatives.pop(subject[:200], None)
+
     async def actor(self, authorization: str | None, session: AsyncSession) -> Actor:
         if not authorization:
             raise AuthenticationFailed("credentials required", error="invalid_request")

@@ -366,12 +366,12 @@ def _check_writes(session: Session, _flush: UOWTransaction, _instances: Any) -> 
         for row in session.new:
             if isinstance(row, Patient) and row.insurer_id != scope.insurer_id:
                 raise PermissionDenied(
-                    "patients are registered by their own insurer", field="insurerId"
+                    "patients are registered by their own insurer", field="insurer_id"
                 )
     if scope.clinic_id is not None:
         for row in [*session.new, *session.dirty]:
             if isinstance(row, SupervisionCase | Visit) and row.clinic_id != scope.clinic_id:
-                raise PermissionDenied("a clinic reports for itself only", field="clinicId")
+                raise PermissionDenied("a clinic reports for itself only", field="clinic_id")
 
 
 # Every ORM session of a process that can bind a scope is narrowed by it: binding one needs this

@@ -79,7 +79,9 @@ class QualityExaminationService:
         self.clinics = ClinicRepository.from_session(session)
         self.audit = AuditLog(session)
 
-    async def get(self, examination_id: int, field_name: str = "id") -> QualityExamination:
+    async def get(
+        self, examination_id: int, field_name: str = "examination_id"
+    ) -> QualityExamination:
         examination = await self.examinations.get(examination_id)
         if examination is None:
             raise NotFound("no such quality examination", field=field_name)
@@ -97,20 +99,20 @@ class QualityExaminationService:
         if order.kind is ExaminationKind.SCHEDULED and order.reason is not None:
             raise ValidationFailed("a scheduled examination has no reason", field="reason")
         if await self.clinics.get(order.clinic_id) is None:
-            raise NotFound("no such clinic", field="clinicId")
+            raise NotFound("no such clinic", field="clinic_id")
         if order.period_end < order.period_start:
-            raise ValidationFailed("must not be before the period start", field="periodEnd")
+            raise ValidationFailed("must not be before the period start", field="period_end")
         if order.due_on < today:
-            raise ValidationFailed("must not be in the past", field="dueOn")
-        expert = checked_text(order.expert_name, "expertName", 200)
+            raise ValidationFailed("must not be in the past", field="due_on")
+        expert = checked_text(order.expert_name, "expert_name", 200)
         insurer_id = order.insurer_id
         if order.appeal_id is not None:
-            appeal = await self.appeals.get(order.appeal_id, "appealId")
+            appeal = await self.appeals.get(order.appeal_id, "appeal_id")
             if appeal.clinic_id not in (None, order.clinic_id):
-                raise ValidationFailed("the appeal concerns another clinic", field="appealId")
+                raise ValidationFailed("the appeal concerns another clinic", field="appeal_id")
             insurer_id = appeal.insurer_id
         elif order.reason is ExaminationReason.COMPLAINT:
-            raise ValidationFailed("name the complaint the examination follows", field="appealId")
+            raise ValidationFailed("name the complaint the examination follows", field="appeal_id")
         examined = await self._examined(order)
         if insurer_id is None and examined:
             case = await self.cases.get(examined[0][0])
@@ -121,7 +123,7 @@ class QualityExaminationService:
         insurer_id = insurer_id or actor.insurer_id
         if insurer_id is None:
             raise ValidationFailed(
-                "name the insurer that orders the examination", field="insurerId"
+                "name the insurer that orders the examination", field="insurer_id"
             )
         examination = QualityExamination(
             insurer_id=insurer_id,
@@ -160,29 +162,29 @@ class QualityExaminationService:
             list(dict.fromkeys(order.visit_ids)),
         )
         if len(case_ids) > MAX_BATCH:
-            raise ValidationFailed(f"at most {MAX_BATCH} cases", field="caseIds")
+            raise ValidationFailed(f"at most {MAX_BATCH} cases", field="case_ids")
         if len(visit_ids) > MAX_BATCH:
-            raise ValidationFailed(f"at most {MAX_BATCH} visits", field="visitIds")
+            raise ValidationFailed(f"at most {MAX_BATCH} visits", field="visit_ids")
         visits = await self.visits.get_many(visit_ids)
         if len(visits) != len(visit_ids):
             raise NotFound(
-                f"{len(visit_ids) - len(visits)} of the visits do not exist", field="visitIds"
+                f"{len(visit_ids) - len(visits)} of the visits do not exist", field="visit_ids"
             )
         if any(visit.clinic_id != order.clinic_id for visit in visits.values()):
-            raise ValidationFailed("a visit took place at another clinic", field="visitIds")
+            raise ValidationFailed("a visit took place at another clinic", field="visit_ids")
         cases = await self.cases.get_many(case_ids)
         if len(cases) != len(case_ids):
             raise NotFound(
-                f"{len(case_ids) - len(cases)} of the cases do not exist", field="caseIds"
+                f"{len(case_ids) - len(cases)} of the cases do not exist", field="case_ids"
             )
         if any(case.clinic_id != order.clinic_id for case in cases.values()):
-            raise ValidationFailed("a case is supervised at another clinic", field="caseIds")
+            raise ValidationFailed("a case is supervised at another clinic", field="case_ids")
         with_visits = {visit.case_id for visit in visits.values()}
         pairs: list[tuple[int, int | None]] = [(visits[id_].case_id, id_) for id_ in visit_ids]
         pairs += [(id_, None) for id_ in case_ids if id_ not in with_visits]
         if len(pairs) > MAX_BATCH:
             raise ValidationFailed(
-                f"at most {MAX_BATCH} cases and visits together", field="caseIds"
+                f"at most {MAX_BATCH} cases and visits together", field="case_ids"
             )
         return pairs
 
@@ -197,18 +199,18 @@ class QualityExaminationService:
     ) -> QualityExamination:
         examination = await self.get(examination_id)
         if examination.status is not ExaminationStatus.ORDERED:
-            raise InvalidState("the examination is completed already", field="id")
+            raise InvalidState("the examination is completed already", field="examination_id")
         codes = list(dict.fromkeys(code.strip() for code in violation_codes))
         if len(codes) > MAX_BATCH:
-            raise ValidationFailed(f"at most {MAX_BATCH} codes", field="violationCodes")
+            raise ValidationFailed(f"at most {MAX_BATCH} codes", field="violation_codes")
         if any(not VIOLATION_CODE.fullmatch(code) for code in codes):
             raise ValidationFailed(
-                "each code is 1-16 letters, digits, dots or hyphens", field="violationCodes"
+                "each code is 1-16 letters, digits, dots or hyphens", field="violation_codes"
             )
         if (outcome is ExaminationOutcome.VIOLATIONS_FOUND) != bool(codes):
             raise ValidationFailed(
                 "violations found need their codes, and only then are codes given",
-                field="violationCodes",
+                field="violation_codes",
             )
         before = snapshot(examination, EXAMINATION_FIELDS)
         examination.violation_codes = codes

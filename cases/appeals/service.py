@@ -94,7 +94,7 @@ class AppealService:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.rules.default_zone)
 
-    async def get(self, appeal_id: int, field_name: str = "id") -> Appeal:
+    async def get(self, appeal_id: int, field_name: str = "appeal_id") -> Appeal:
         appeal = await self.appeals.get(appeal_id)
         if appeal is None:
             raise NotFound("no such appeal", field=field_name)
@@ -112,23 +112,25 @@ class AppealService:
     ) -> Appeal:
         now = now or utcnow()
         if draft.received_at.tzinfo is None:
-            raise ValidationFailed("must carry a time zone offset", field="receivedAt")
+            raise ValidationFailed("must carry a time zone offset", field="received_at")
         if draft.received_at > now:
-            raise ValidationFailed("must not be in the future", field="receivedAt")
+            raise ValidationFailed("must not be in the future", field="received_at")
         text = checked_text(draft.text, "text")
         patient = await self._patient(draft.patient_enp)
         if draft.kind is AppealKind.COMPLAINT and draft.clinic_id is None:
-            raise ValidationFailed("a complaint must name the clinic it concerns", field="clinicId")
+            raise ValidationFailed(
+                "a complaint must name the clinic it concerns", field="clinic_id"
+            )
         if draft.clinic_id is not None and await self.clinics.get(draft.clinic_id) is None:
-            raise NotFound("no such clinic", field="clinicId")
+            raise NotFound("no such clinic", field="clinic_id")
         if draft.case_id is not None:
             case = await self.cases.get(draft.case_id)
             if case is None:
-                raise NotFound("no such supervision case", field="caseId")
+                raise NotFound("no such supervision case", field="case_id")
             if patient is None:
                 patient = await self.patients.get(case.patient_id)
             elif case.patient_id != patient.id:
-                raise ValidationFailed("the case is another patient's", field="caseId")
+                raise ValidationFailed("the case is another patient's", field="case_id")
         insurer_id = await self._insurer(actor, patient, draft.insurer_id)
         registered_on = local_date(now, self.zone)
         deadlines = appeal_deadlines(local_date(draft.received_at, self.zone), registered_on)
@@ -157,24 +159,24 @@ class AppealService:
         given = (enp or "").strip()
         if not given:
             return None
-        patient = await self.patients.by_enp(validated(lambda: normalize_enp(given, "patientEnp")))
+        patient = await self.patients.by_enp(validated(lambda: normalize_enp(given, "patient_enp")))
         if patient is None:
-            raise NotFound("no patient with this ЕНП", field="patientEnp")
+            raise NotFound("no patient with this ЕНП", field="patient_enp")
         return patient
 
     async def _insurer(self, actor: Actor, patient: Patient | None, given: int | None) -> int:
         """The patient's insurer, else the one named, else the caller's."""
         if given is not None and await self.insurers.get(given) is None:
-            raise NotFound("no such insurer", field="insurerId")
+            raise NotFound("no such insurer", field="insurer_id")
         if patient is not None:
             if given is not None and given != patient.insurer_id:
                 raise ValidationFailed(
-                    "the patient is insured by another insurer", field="insurerId"
+                    "the patient is insured by another insurer", field="insurer_id"
                 )
             return patient.insurer_id
         insurer_id = given or actor.insurer_id
         if insurer_id is None:
-            raise ValidationFailed("name the insurer that received the appeal", field="insurerId")
+            raise ValidationFailed("name the insurer that received the appeal", field="insurer_id")
         return insurer_id
 
     async def _change(
@@ -190,22 +192,22 @@ class AppealService:
     @staticmethod
     def _require_open(appeal: Appeal) -> None:
         if appeal.status not in OPEN_APPEAL_STATUSES:
-            raise InvalidState(f"the appeal is {appeal.status.value} already", field="id")
+            raise InvalidState(f"the appeal is {appeal.status.value} already", field="appeal_id")
 
     async def assign(self, actor: Actor, appeal_id: int, representative_id: int) -> Appeal:
         appeal = await self.get(appeal_id)
         self._require_open(appeal)
         representative = await self.representatives.get(representative_id)
         if representative is None or not representative.active:
-            raise NotFound("no such active representative", field="representativeId")
+            raise NotFound("no such active representative", field="representative_id")
         if representative.level != 3:
             raise ValidationFailed(
                 "written appeals are handled by third-level representatives",
-                field="representativeId",
+                field="representative_id",
             )
         if representative.insurer_id != appeal.insurer_id:
             raise ValidationFailed(
-                "the representative works for another insurer", field="representativeId"
+                "the representative works for another insurer", field="representative_id"
             )
         before = snapshot(appeal, APPEAL_FIELDS)
         appeal.representative_id, appeal.status = representative_id, AppealStatus.IN_PROGRESS
@@ -219,14 +221,16 @@ class AppealService:
         appeal = await self.get(appeal_id)
         self._require_open(appeal)
         if appeal.extension_days is not None:
-            raise InvalidState("the appeal was extended once already", field="id")
+            raise InvalidState("the appeal was extended once already", field="appeal_id")
         if not 1 <= days <= APPEAL_MAX_EXTENSION_DAYS:
             raise ValidationFailed(
                 f"must be between 1 and {APPEAL_MAX_EXTENSION_DAYS}", field="days"
             )
         today = today or local_date(utcnow(), self.zone)
         if today > appeal.answer_due:
-            raise InvalidState("the answer deadline has passed; it cannot be extended", field="id")
+            raise InvalidState(
+                "the answer deadline has passed; it cannot be extended", field="appeal_id"
+            )
         before = snapshot(appeal, APPEAL_FIELDS)
         appeal.extension_notice = checked_text(notice, "notice", 500)
         appeal.extension_days, appeal.extended_at = days, utcnow()
@@ -255,7 +259,8 @@ class AppealService:
         appeal = await self.get(appeal_id)
         if appeal.status is not AppealStatus.ANSWERED:
             raise InvalidState(
-                f"only an answered appeal is closed; this one is {appeal.status.value}", field="id"
+                f"only an answered appeal is closed; this one is {appeal.status.value}",
+                field="appeal_id",
             )
         before = snapshot(appeal, APPEAL_FIELDS)
         appeal.status, appeal.closed_at = AppealStatus.CLOSED, utcnow()

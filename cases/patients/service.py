@@ -87,7 +87,7 @@ class PatientService:
     async def get(self, patient_id: int) -> Patient:
         patient = await self.patients.get(patient_id)
         if patient is None:
-            raise NotFound("no such patient", field="id")
+            raise NotFound("no such patient", field="patient_id")
         return patient
 
     async def by_enp(self, enp: str) -> Patient | None:
@@ -136,32 +136,32 @@ class PatientService:
     async def register(self, actor: Actor, draft: PatientDraft) -> Patient:
         enp = validated(lambda: normalize_enp(draft.enp))
         snils = validated(lambda: normalize_snils(draft.snils or "")) if draft.snils else None
-        last = validated(lambda: normalize_name(draft.last_name, "lastName"))
-        first = validated(lambda: normalize_name(draft.first_name, "firstName"))
+        last = validated(lambda: normalize_name(draft.last_name, "last_name"))
+        first = validated(lambda: normalize_name(draft.first_name, "first_name"))
         middle = (
-            validated(lambda: normalize_name(draft.middle_name or "", "middleName"))
+            validated(lambda: normalize_name(draft.middle_name or "", "middle_name"))
             if draft.middle_name and draft.middle_name.strip()
             else None
         )
         if draft.birth_date > self.rules.today() or draft.birth_date.year < 1900:
-            raise ValidationFailed("must be a past date after 1900", field="birthDate")
+            raise ValidationFailed("must be a past date after 1900", field="birth_date")
         phone = (
             validated(lambda: normalize_phone(draft.phone or "", "phone")) if draft.phone else None
         )
         phone_extra = (
-            validated(lambda: normalize_phone(draft.phone_extra or "", "phoneExtra"))
+            validated(lambda: normalize_phone(draft.phone_extra or "", "phone_extra"))
             if draft.phone_extra
             else None
         )
         email = validated(lambda: normalize_email(draft.email or "")) if draft.email else None
-        zone = checked_zone(draft.time_zone or self.rules.default_zone, "timeZone")
+        zone = checked_zone(draft.time_zone or self.rules.default_zone, "time_zone")
         if await self.insurers.get(draft.insurer_id) is None:
-            raise NotFound("no such insurer", field="insurerId")
+            raise NotFound("no such insurer", field="insurer_id")
         if (
             draft.attached_clinic_id is not None
             and await self.clinics.get(draft.attached_clinic_id) is None
         ):
-            raise NotFound("no such clinic", field="attachedClinicId")
+            raise NotFound("no such clinic", field="attached_clinic_id")
         # Another insurer's patient is out of the caller's sight, but the identifier is still
         # taken: say so (no retry would help), and nothing more of that patient.
         if await self.patients.identifier_taken("enp", enp):
@@ -181,7 +181,7 @@ class PatientService:
             phone_extra=phone_extra,
             email=email,
             postal_address=validated(
-                lambda: plain_text(draft.postal_address or "", "postalAddress", ADDRESS_MAX_LENGTH)
+                lambda: plain_text(draft.postal_address or "", "postal_address", ADDRESS_MAX_LENGTH)
             )
             or None,
             time_zone=zone,
@@ -205,14 +205,14 @@ class PatientService:
         before = snapshot(patient, CONTACT_FIELDS)
         normalizers: dict[str, Callable[[str], str]] = {
             "phone": lambda value: normalize_phone(value, "phone"),
-            "phone_extra": lambda value: normalize_phone(value, "phoneExtra"),
+            "phone_extra": lambda value: normalize_phone(value, "phone_extra"),
             "email": normalize_email,
-            "postal_address": lambda value: plain_text(value, "postalAddress", ADDRESS_MAX_LENGTH),
-            "time_zone": lambda value: checked_zone(value, "timeZone"),
+            "postal_address": lambda value: plain_text(value, "postal_address", ADDRESS_MAX_LENGTH),
+            "time_zone": lambda value: checked_zone(value, "time_zone"),
         }
         for name, value in changes.items():
             if name == "time_zone" and value is None:
-                raise ValidationFailed("must not be null", field="timeZone")
+                raise ValidationFailed("must not be null", field="time_zone")
             clean = validated(lambda: normalizers[name](value)) if value else None  # noqa: B023
             setattr(patient, name, clean)
         after = snapshot(patient, CONTACT_FIELDS)

@@ -10,8 +10,18 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from cases.kit.paging import SortKey
-from cases.kit.repository import Repository
+from cases.kit.repository import ChildRows, Repository
 from cases.registry.models import ApiClient, DeskHours, Insurer, MedicalOrganization, Representative
+
+# A representative's desk hours, by weekday and hour.
+DESKS_OF_REPRESENTATIVE = ChildRows(
+    col(DeskHours.representative_id),
+    (
+        SortKey(col(DeskHours.weekday)),
+        SortKey(col(DeskHours.starts_at)),
+        SortKey(col(DeskHours.id)),
+    ),
+)
 
 
 class InsurerRepository(Repository[Insurer]):

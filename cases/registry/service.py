@@ -28,16 +28,14 @@ class InsurerService:
     ) -> Insurer:
         code = code.strip().upper()
         if not INSURER_CODE.fullmatch(code):
-            raise ValidationFailed(
-                "must be 1-16 Latin letters, digits or hyphens", field="registryCode"
-            )
+            raise ValidationFailed("must be 1-16 Latin letters, digits or hyphens", field="code")
         try:
             clean_name = normalize_name(name, "name")
-            phone = normalize_phone(hotline_phone, "hotlinePhone") if hotline_phone else None
+            phone = normalize_phone(hotline_phone, "hotline_phone") if hotline_phone else None
         except InvalidValue as error:
             raise validation_error(error) from None
         if await self.insurers.by_code(code) is not None:
-            raise Conflict("an insurer with this code exists", field="registryCode")
+            raise Conflict("an insurer with this code exists", field="code")
         insurer = Insurer(code=code, name=clean_name, hotline_phone=phone)
         await self.insurers.add(insurer)
         await self.audit.record(

@@ -83,7 +83,7 @@ class ReminderOperations:
     async def get(self, reminder_id: int) -> Reminder:
         reminder = await self.reminders.lock(reminder_id)
         if reminder is None:
-            raise NotFound("no such reminder", field="id")
+            raise NotFound("no such reminder", field="reminder_id")
         return reminder
 
     async def send_now(self, actor: Actor, reminder_id: int) -> Reminder:
@@ -130,7 +130,8 @@ class ReminderOperations:
         if reminder.status not in allowed:
             names = ", ".join(s.value for s in allowed)
             raise InvalidState(
-                f"the reminder is {reminder.status.value}; this needs it {names}", field="id"
+                f"the reminder is {reminder.status.value}; this needs it {names}",
+                field="reminder_id",
             )
         now = utcnow()
         before = reminder.status.value

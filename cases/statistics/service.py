@@ -41,12 +41,14 @@ class Period:
         return cls(start, following - timedelta(days=1))
 
     def check(self) -> None:
-        plausible(self.start, "periodStart")
-        plausible(self.end, "periodEnd")
+        plausible(self.start, "period_start")
+        plausible(self.end, "period_end")
         if self.end < self.start:
-            raise ValidationFailed("must not be before the period start", field="periodEnd")
+            raise ValidationFailed("must not be before the period start", field="period_end")
         if (self.end - self.start).days >= MAX_PERIOD_DAYS:
-            raise ValidationFailed(f"a period is at most {MAX_PERIOD_DAYS} days", field="periodEnd")
+            raise ValidationFailed(
+                f"a period is at most {MAX_PERIOD_DAYS} days", field="period_end"
+            )
 
 
 def share(part: int, whole: int) -> float | None:
@@ -142,9 +144,9 @@ class StatisticsService:
     ) -> Statistics:
         period.check()
         if insurer_id is not None and await self.insurers.get(insurer_id) is None:
-            raise NotFound("no such insurer", field="insurerId")
+            raise NotFound("no such insurer", field="insurer_id")
         if clinic_id is not None and await self.clinics.get(clinic_id) is None:
-            raise NotFound("no such clinic", field="clinicId")
+            raise NotFound("no such clinic", field="clinic_id")
         scope = StatisticsScope(
             start=period.start,
             end=period.end,

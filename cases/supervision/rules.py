@@ -12,8 +12,8 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.audit.service import AuditLog, changes_between, snapshot
-from cases.kit.actor import Actor, Role
-from cases.kit.errors import PermissionDenied, ValidationFailed
+from cases.kit.actor import Actor
+from cases.kit.errors import ValidationFailed
 from cases.supervision.models import (
     SupervisionRule,
 )
@@ -57,15 +57,13 @@ class SupervisionRuleService:
         source: str,
         verified: bool,
     ) -> SupervisionRule:
-        if actor.role is not Role.ADMIN:
-            raise PermissionDenied("only an administrator edits the rules table")
         prefix = icd10_prefix.strip().upper()
         if not RULE_PREFIX.fullmatch(prefix):
             raise ValidationFailed(
-                "must be an ICD-10 code or its first characters, e.g. I10", field="icd10Prefix"
+                "must be an ICD-10 code or its first characters, e.g. I10", field="icd10_prefix"
             )
         if not 1 <= min_visits_per_year <= 52:
-            raise ValidationFailed("must be between 1 and 52", field="minVisitsPerYear")
+            raise ValidationFailed("must be between 1 and 52", field="min_visits_per_year")
         if not specialty.strip():
             raise ValidationFailed("must not be empty", field="specialty")
         if verified and "168н" not in source:

@@ -102,13 +102,13 @@ class SupervisionService:
         self.items = WorkItemRepository.from_session(session)
         self.audit = AuditLog(session)
 
-    async def get(self, case_id: int, field_name: str = "id") -> SupervisionCase:
+    async def get(self, case_id: int, field_name: str = "case_id") -> SupervisionCase:
         case = await self.cases.get(case_id)
         if case is None:
             raise NotFound("no such supervision case", field=field_name)
         return case
 
-    async def get_visit(self, visit_id: int, field_name: str = "id") -> Visit:
+    async def get_visit(self, visit_id: int, field_name: str = "visit_id") -> Visit:
         visit = await self.visits.get(visit_id)
         if visit is None:
             raise NotFound("no such visit", field=field_name)
@@ -169,17 +169,17 @@ class SupervisionService:
         today = today or self.rules.today()
         patient = await self.patients.get(patient_id)
         if patient is None:
-            raise NotFound("no such patient", field="patientId")
+            raise NotFound("no such patient", field="patient_id")
         code = validated(lambda: normalize_icd10(icd10))
         if await self.clinics.get(clinic_id) is None:
-            raise NotFound("no such clinic", field="clinicId")
-        plausible(opened_on, "openedOn")
+            raise NotFound("no such clinic", field="clinic_id")
+        plausible(opened_on, "opened_on")
         if opened_on > today:
-            raise ValidationFailed("must not be in the future", field="openedOn")
+            raise ValidationFailed("must not be in the future", field="opened_on")
         if visits_per_year is not None and not 1 <= visits_per_year <= 52:
-            raise ValidationFailed("must be between 1 and 52", field="visitsPerYear")
+            raise ValidationFailed("must be between 1 and 52", field="visits_per_year")
         if representative_id is not None:
-            await self._representative(representative_id, patient, "representativeId")
+            await self._representative(representative_id, patient, "representative_id")
         rule = match_rule(code, await self.rules_table())
         frequency, below_minimum = resolve_visits_per_year(
             visits_per_year, rule, self.rules.default_visits_per_year
@@ -273,7 +273,7 @@ class SupervisionService:
         case = await self.get(case_id)
         check_version(case, version, "case")
         if case.status is CaseStatus.CLOSED:
-            raise InvalidState("a closed case cannot be edited", field="id")
+            raise InvalidState("a closed case cannot be edited", field="case_id")
         before = snapshot(case, CASE_FIELDS)
         if icd10 is not None:
             case.icd10 = validated(lambda: normalize_icd10(icd10))
@@ -281,7 +281,7 @@ class SupervisionService:
             case.physician_name = physician_name.strip() or None
         if visits_per_year is not None or icd10 is not None:
             if visits_per_year is not None and not 1 <= visits_per_year <= 52:
-                raise ValidationFailed("must be between 1 and 52", field="visitsPerYear")
+                raise ValidationFailed("must be between 1 and 52", field="visits_per_year")
             rule = match_rule(case.icd10, await self.rules_table())
             case.visits_per_year, case.plan_below_minimum = resolve_visits_per_year(
                 visits_per_year or case.visits_per_year, rule, self.rules.default_visits_per_year
@@ -327,9 +327,9 @@ class SupervisionService:
         case = await self.get(case_id)
         check_version(case, version, "case")
         if case.status is CaseStatus.CLOSED:
-            raise InvalidState("the case is closed already", field="id")
+            raise InvalidState("the case is closed already", field="case_id")
         if closed_on < case.opened_on or closed_on > self.rules.today():
-            raise ValidationFailed("must be between the opening date and today", field="closedOn")
+            raise ValidationFailed("must be between the opening date and today", field="closed_on")
         before = snapshot(case, CASE_FIELDS)
         case.status, case.closed_on, case.close_reason = CaseStatus.CLOSED, closed_on, reason
         case.updated_at = utcnow()
@@ -359,19 +359,19 @@ class SupervisionService:
         self, actor: Actor, case_ids: Sequence[int], representative_id: int
     ) -> list[SupervisionCase]:
         if not case_ids:
-            raise ValidationFailed("must name at least one case", field="caseIds")
+            raise ValidationFailed("must name at least one case", field="case_ids")
         if len(case_ids) > MAX_BATCH:
-            raise ValidationFailed(f"at most {MAX_BATCH} cases at a time", field="caseIds")
+            raise ValidationFailed(f"at most {MAX_BATCH} cases at a time", field="case_ids")
         found = await self.cases.get_many(case_ids)
         missing = [id_ for id_ in case_ids if id_ not in found]
         if missing:
-            raise NotFound(f"{len(missing)} of the cases do not exist", field="caseIds")
+            raise NotFound(f"{len(missing)} of the cases do not exist", field="case_ids")
         patients = await self.patients.get_many([case.patient_id for case in found.values()])
         changed = []
         for case_id in dict.fromkeys(case_ids):
             case = found[case_id]
             await self._representative(
-                representative_id, patients[case.patient_id], "representativeId"
+                representative_id, patients[case.patient_id], "representative_id"
             )
             if case.representative_id == representative_id:
                 changed.append(case)
@@ -400,9 +400,9 @@ class SupervisionService:
         window_end: date,
         appointment_at: datetime | None,
     ) -> Visit:
-        case = await self.get(case_id, "caseId")
+        case = await self.get(case_id, "case_id")
         if case.status is CaseStatus.CLOSED:
-            raise InvalidState("no visit can be planned on a closed case", field="caseId")
+            raise InvalidState("no visit can be planned on a closed case", field="case_id")
         self._check_window(window_start, window_end, appointment_at, await self._clinic_zone(case))
         patient = await self.patients.get(case.patient_id)
         assert patient is not None
@@ -420,22 +420,22 @@ class SupervisionService:
     ) -> None:
         """A window of plausible dates, in order; an appointment on one of its days, in the
         clinic's zone."""
-        plausible(start, "windowStart")
-        plausible(end, "windowEnd")
+        plausible(start, "window_start")
+        plausible(end, "window_end")
         if end < start:
-            raise ValidationFailed("must not be before the window start", field="windowEnd")
+            raise ValidationFailed("must not be before the window start", field="window_end")
         if appointment_at is not None:
-            plausible_instant(appointment_at, "appointmentAt")
+            plausible_instant(appointment_at, "appointment_at")
             if not start <= appointment_at.astimezone(zone).date() <= end:
                 raise ValidationFailed(
                     f"must fall within the window {start.isoformat()}..{end.isoformat()}",
-                    field="appointmentAt",
+                    field="appointment_at",
                 )
 
     async def _planned_visit(self, visit_id: int) -> tuple[Visit, SupervisionCase]:
         visit = await self.get_visit(visit_id)
         if visit.status is not VisitStatus.PLANNED:
-            raise InvalidState(f"the visit is {visit.status.value}, not planned", field="id")
+            raise InvalidState(f"the visit is {visit.status.value}, not planned", field="visit_id")
         return visit, await self.get(visit.case_id)
 
     async def reschedule_visit(
@@ -471,7 +471,7 @@ class SupervisionService:
         if not REASON_CODE.fullmatch(code):
             raise ValidationFailed(
                 "must be 1-32 Latin letters, digits, dots, hyphens or underscores",
-                field="reasonCode",
+                field="reason_code",
             )
         visit, _ = await self._planned_visit(visit_id)
         before = snapshot(visit, VISIT_FIELDS)
@@ -498,21 +498,21 @@ class SupervisionService:
     ) -> Visit:
         """A clinic's report of one visit; repeating the same external id changes nothing."""
         today = today or self.rules.today()
-        external = validated(lambda: plain_text(external_id, "externalId", 64))
+        external = validated(lambda: plain_text(external_id, "external_id", 64))
         if not external:
-            raise ValidationFailed("must be 1-64 characters", field="externalId")
+            raise ValidationFailed("must be 1-64 characters", field="external_id")
         existing = await self.visits.by_external_id(clinic_id, external)
         if existing is not None:
             return self._same_report(existing, case_id, attended, visit_date, visit_id)
-        case = await self.get(case_id, "caseId")
+        case = await self.get(case_id, "case_id")
         if case.clinic_id != clinic_id:
-            raise ValidationFailed("the case is supervised at another clinic", field="clinicId")
+            raise ValidationFailed("the case is supervised at another clinic", field="clinic_id")
         if case.status is CaseStatus.CLOSED:
-            raise InvalidState("no visit can be recorded on a closed case", field="caseId")
+            raise InvalidState("no visit can be recorded on a closed case", field="case_id")
         if visit_date > today:
-            raise ValidationFailed("must not be in the future", field="visitDate")
+            raise ValidationFailed("must not be in the future", field="visit_date")
         if visit_date < case.opened_on:
-            raise ValidationFailed("must not be before the case was opened", field="visitDate")
+            raise ValidationFailed("must not be before the case was opened", field="visit_date")
         patient = await self.patients.get(case.patient_id)
         assert patient is not None
         visit = await self._visit_to_record(case, visit_id, visit_date)
@@ -526,7 +526,7 @@ class SupervisionService:
             if existing is not None:
                 return self._same_report(existing, case_id, attended, visit_date, visit_id)
             if visit.status not in (VisitStatus.PLANNED, VisitStatus.MISSED):
-                raise InvalidState(f"the visit is {visit.status.value} already", field="visitId")
+                raise InvalidState(f"the visit is {visit.status.value} already", field="visit_id")
         before = snapshot(visit, VISIT_FIELDS)
         was_missed = visit.status is VisitStatus.MISSED
         visit.external_id, visit.changed_by, visit.updated_at = external, actor.label, utcnow()
@@ -561,15 +561,15 @@ class SupervisionService:
         """A report whose external id is recorded already: the same report changes nothing;
         one that says something else is a conflict naming what differs."""
         if existing.case_id != case_id:
-            raise Conflict("this external id was reported for another case", field="externalId")
+            raise Conflict("this external id was reported for another case", field="external_id")
         if visit_id is not None and existing.id != visit_id:
-            raise Conflict("this external id was reported for another visit", field="visitId")
+            raise Conflict("this external id was reported for another visit", field="visit_id")
         if (existing.status is VisitStatus.ATTENDED) != attended:
             recorded = "attended" if existing.status is VisitStatus.ATTENDED else "not attended"
             raise Conflict(f"this external id was reported as {recorded}", field="attended")
         if attended and existing.attended_on != visit_date:
             raise Conflict(
-                f"this external id was reported for {existing.attended_on}", field="visitDate"
+                f"this external id was reported for {existing.attended_on}", field="visit_date"
             )
         return existing
 
@@ -580,11 +580,11 @@ class SupervisionService:
         date (a missed one included: the report reverses the miss); else the earliest planned;
         else a visit outside the plan, as it came."""
         if visit_id is not None:
-            visit = await self.get_visit(visit_id, "visitId")
+            visit = await self.get_visit(visit_id, "visit_id")
             if visit.case_id != case.id:
-                raise ValidationFailed("the visit belongs to another case", field="visitId")
+                raise ValidationFailed("the visit belongs to another case", field="visit_id")
             if visit.status in (VisitStatus.ATTENDED, VisitStatus.CANCELLED):
-                raise InvalidState(f"the visit is {visit.status.value} already", field="visitId")
+                raise InvalidState(f"the visit is {visit.status.value} already", field="visit_id")
             return visit
         candidates = await self.visits.reportable(case.id, on)  # type: ignore[arg-type]
         holding = [v for v in candidates if v.window_start <= on <= v.window_end]

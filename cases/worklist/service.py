@@ -57,13 +57,13 @@ class WorkItemService:
     async def get(self, item_id: int) -> WorkItem:
         item = await self.items.get(item_id)
         if item is None:
-            raise NotFound("no such work item", field="id")
+            raise NotFound("no such work item", field="work_item_id")
         return item
 
     async def start(self, actor: Actor, item_id: int) -> WorkItem:
         item = await self.get(item_id)
         if item.status is WorkItemStatus.DONE:
-            raise InvalidState("the work item is done", field="id")
+            raise InvalidState("the work item is done", field="work_item_id")
         if item.status is WorkItemStatus.OPEN:
             item.status = WorkItemStatus.IN_PROGRESS
             await self.items.add(item)
@@ -81,7 +81,7 @@ class WorkItemService:
         if not text:
             raise ValidationFailed("must say what was done", field="resolution")
         if item.status is WorkItemStatus.DONE:
-            raise InvalidState("the work item is done already", field="id")
+            raise InvalidState("the work item is done already", field="work_item_id")
         before = snapshot(item, ["status", "resolution"])
         item.status, item.resolution, item.resolved_at = WorkItemStatus.DONE, text[:1000], utcnow()
         await self.items.add(item)
@@ -108,16 +108,18 @@ class WorkItemService:
         who = actor.representative_id or representative_id
         if who is None:
             raise ValidationFailed(
-                "name the representative who made the contact", field="representativeId"
+                "name the representative who made the contact", field="representative_id"
             )
         if await self.representatives.get(who) is None:
-            raise NotFound("no such representative", field="representativeId")
+            raise NotFound("no such representative", field="representative_id")
         if await self.patients.get(patient_id) is None:
-            raise NotFound("no such patient", field="patientId")
+            raise NotFound("no such patient", field="patient_id")
         if work_item_id is not None:
             item = await self.get(work_item_id)
             if item.patient_id != patient_id:
-                raise ValidationFailed("the work item concerns another patient", field="workItemId")
+                raise ValidationFailed(
+                    "the work item concerns another patient", field="work_item_id"
+                )
         attempt = ContactAttempt(
             patient_id=patient_id,
             case_id=case_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,8 @@ class Context:
     transaction: RequestTransaction
     actor: Actor
     rules: CaseRules = field(default_factory=CaseRules)
+    # Forgets what this process keeps of a login's identity (a changed or ended one).
+    forget_identity: Callable[[str], None] = lambda _subject: None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
+from strawberry.utils.str_converters import to_camel_case
 
 from cases.kit import errors as domain
 from cases.kit.savepoints import in_savepoint
@@ -113,6 +114,11 @@ def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
     )
 
 
+def caller_name(field: str) -> str:
+    """A domain's field name (`case_ids`, `filter.clinic_id`) as the caller writes it."""
+    return ".".join(to_camel_case(part) for part in field.split("."))
+
+
 def describe_expected(error: GraphQLError) -> None:
     """Give an expected domain error raised outside a mutation its code and field, and a value a
     scalar could not read the validation code."""
@@ -121,7 +127,7 @@ def describe_expected(error: GraphQLError) -> None:
         error.extensions = {
             **(error.extensions or {}),
             "code": original.code.value,
-            "field": original.field,
+            "field": None if original.field is None else caller_name(original.field),
         }
     elif isinstance(error, StrawberryInputCoercionError) or isinstance(
         original, StrawberryInputCoercionError

@@ -21,6 +21,7 @@ from cases.kit.repository import ChildReader, ChildRows, Repository
 from cases.patients.models import Patient
 from cases.patients.repository import CONSENTS_OF_PATIENT
 from cases.registry.models import Insurer, MedicalOrganization, Representative
+from cases.registry.repository import DESKS_OF_REPRESENTATIVE
 from cases.reminders.models import InformingEvent, Reminder
 from cases.reminders.repository import INFORMING_EVENTS_OF_PATIENT, REMINDERS_OF_PATIENT
 from cases.supervision.models import SupervisionCase, Visit
@@ -95,6 +96,7 @@ SOURCES: Final[Mapping[str, Source]] = {
     "informing_event_count_of_patient": CountOf(INFORMING_EVENTS_OF_PATIENT),
     "consents_of_patient": AllOf(CONSENTS_OF_PATIENT),
     "examinations_of_appeal": FirstN(EXAMINATIONS_OF_APPEAL),
+    "desks_of_representative": AllOf(DESKS_OF_REPRESENTATIVE),
 }
 
 

@@ -9,16 +9,16 @@ a mutation whose arguments the domain calls otherwise says so in `renamed`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping
 from typing import Any, TypeVar
 
 import strawberry
 from strawberry import relay
-from strawberry.utils.str_converters import to_camel_case
+from strawberry.utils.str_converters import to_snake_case
 
 from cases.kit.errors import ValidationFailed
 from schema.core.context import Context
-from schema.core.errors import UserError, run_mutation
+from schema.core.errors import UserError, caller_name, run_mutation
 from schema.core.ids import row_id
 from schema.core.relay import Info
 
@@ -39,12 +39,28 @@ async def mutate(
     logged). `under` names the path of the input this change reads (an item of a list)."""
     context = info.context
     result = await run_mutation(context.session, lambda: change(context))
-    return result if isinstance(result, UserError) else to_type(result)
+    if not isinstance(result, UserError):
+        return to_type(result)
+    arguments = ArgumentsOf(info)
+    result.field = caller_path(result.field, arguments, renamed or {}, under)
+    return result
+
+
+class ArgumentsOf(Container[str]):
+    """The names of a mutation's arguments, as the caller writes them."""
+
+    def __init__(self, info: Info) -> None:
+        self.info = info
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (
+            self.info.get_argument_definition(to_snake_case(name)) is not None
+        )
 
 
 def caller_path(
     field: str | None,
-    arguments: Mapping[str, Any],
+    arguments: Container[str],
     renamed: Mapping[str, str],
     under: str | None = None,
 ) -> str | None:
@@ -54,7 +70,7 @@ def caller_path(
         return None
     if field in renamed:
         return renamed[field]
-    name = ".".join(to_camel_case(part) for part in field.split("."))
+    name = caller_name(field)
     if under is not None:
         return f"{under}.{name}"
     if "input" in arguments and name not in arguments:

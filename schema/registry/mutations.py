@@ -1,25 +1,93 @@
-"""Mutations of the registry."""
+"""Mutations of the registry: insurers, clinics and their staff.
+
+A supervisor manages the staff of their own insurer, the administrator anyone's; a change that
+ends or alters a login (deactivation, unlinking, a new level or role) forgets the identity this
+process keeps for it, so the next request is judged anew."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from strawberry import relay
 
-from cases.registry.service import InsurerService
+from cases.registry.service import ClinicService, InsurerService
+from cases.registry.staff import Desk, StaffDraft, StaffService
+from schema.core.context import Context
 from schema.core.errors import (
     ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
     ValidationError,
 )
+from schema.core.ids import row_id
 from schema.core.mutations import mutate
 from schema.core.relay import Info
-from schema.registry.inputs import RegisterInsurerInput
-from schema.registry.types import Insurer
+from schema.registry.inputs import (
+    DeskHoursInput,
+    RegisterClinicInput,
+    RegisterInsurerInput,
+    RegisterRepresentativeInput,
+    UpdateClinicInput,
+    UpdateRepresentativeInput,
+)
+from schema.registry.types import Insurer, MedicalOrganization, Representative
 
 RegisterInsurerResult = Annotated[
     Insurer | ValidationError | ConflictError,
     strawberry.union("RegisterInsurerResult"),
 ]
+
+RegisterClinicResult = Annotated[
+    MedicalOrganization | ValidationError | ConflictError,
+    strawberry.union("RegisterClinicResult"),
+]
+UpdateClinicResult = Annotated[
+    MedicalOrganization | ValidationError | NotFoundError,
+    strawberry.union("UpdateClinicResult"),
+]
+RegisterRepresentativeResult = Annotated[
+    Representative | ValidationError | NotFoundError | ConflictError | PermissionDeniedError,
+    strawberry.union("RegisterRepresentativeResult"),
+]
+UpdateRepresentativeResult = Annotated[
+    Representative | ValidationError | NotFoundError,
+    strawberry.union("UpdateRepresentativeResult"),
+]
+DeactivateRepresentativeResult = Annotated[
+    Representative | ValidationError | NotFoundError,
+    strawberry.union("DeactivateRepresentativeResult"),
+]
+LinkRepresentativeLoginResult = Annotated[
+    Representative | ValidationError | NotFoundError | ConflictError,
+    strawberry.union("LinkRepresentativeLoginResult"),
+]
+UnlinkRepresentativeLoginResult = Annotated[
+    Representative | ValidationError | NotFoundError,
+    strawberry.union("UnlinkRepresentativeLoginResult"),
+]
+SetDeskHoursResult = Annotated[
+    Representative | ValidationError | NotFoundError,
+    strawberry.union("SetDeskHoursResult"),
+]
+
+
+def _draft(input: RegisterRepresentativeInput | UpdateRepresentativeInput) -> StaffDraft:
+    return StaffDraft(
+        level=input.level,
+        last_name=input.last_name,
+        first_name=input.first_name,
+        middle_name=input.middle_name,
+        phone=input.phone,
+        email=input.email,
+        is_supervisor=input.is_supervisor,
+    )
+
+
+def _forgetting(context: Context, *subjects: str | None) -> None:
+    for subject in subjects:
+        if subject:
+            context.forget_identity(subject)
 
 
 @strawberry.type
@@ -37,4 +105,136 @@ class RegistryMutation:
                 hotline_phone=input.hotline_phone,
             ),
             Insurer.from_model,
+            renamed={"code": "input.registryCode"},
         )
+
+    @strawberry.mutation(description="Administrators only: register a clinic (МО).")
+    async def register_clinic(self, info: Info, input: RegisterClinicInput) -> RegisterClinicResult:
+        return await mutate(
+            info,
+            lambda c: ClinicService(c.session).register(
+                c.actor,
+                code=input.registry_code,
+                name=input.name,
+                address=input.address,
+                time_zone=input.time_zone or c.rules.default_zone,
+            ),
+            MedicalOrganization.from_model,
+            renamed={"code": "input.registryCode"},
+        )
+
+    @strawberry.mutation(description="Administrators only: change a clinic; fields left out stay.")
+    async def update_clinic(self, info: Info, input: UpdateClinicInput) -> UpdateClinicResult:
+        return await mutate(
+            info,
+            lambda c: ClinicService(c.session).update(
+                c.actor,
+                row_id(input.clinic_id, "MedicalOrganization", "clinic_id"),
+                name=input.name,
+                address=input.address,
+                time_zone=input.time_zone,
+            ),
+            MedicalOrganization.from_model,
+        )
+
+    @strawberry.mutation(
+        description="Register a representative of an insurer, with their login if known."
+    )
+    async def register_representative(
+        self, info: Info, input: RegisterRepresentativeInput
+    ) -> RegisterRepresentativeResult:
+        return await mutate(
+            info,
+            lambda c: StaffService(c.session).register(
+                c.actor,
+                row_id(input.insurer_id, "Insurer", "insurer_id"),
+                _draft(input),
+                input.subject,
+            ),
+            Representative.from_model,
+        )
+
+    @strawberry.mutation(description="Change a representative's record; fields left out stay.")
+    async def update_representative(
+        self, info: Info, input: UpdateRepresentativeInput
+    ) -> UpdateRepresentativeResult:
+        async def change(c: Context) -> Any:
+            changed = await StaffService(c.session).update(
+                c.actor,
+                row_id(input.representative_id, "Representative", "representative_id"),
+                _draft(input),
+            )
+            _forgetting(c, changed.subject)
+            return changed
+
+        return await mutate(info, change, Representative.from_model)
+
+    @strawberry.mutation(
+        description="No more sign-ins, from the next request on; the record, its history and its "
+        "caseload stay."
+    )
+    async def deactivate_representative(
+        self, info: Info, representative_id: relay.GlobalID
+    ) -> DeactivateRepresentativeResult:
+        async def change(c: Context) -> Any:
+            changed = await StaffService(c.session).deactivate(
+                c.actor, row_id(representative_id, "Representative", "representative_id")
+            )
+            _forgetting(c, changed.subject)
+            return changed
+
+        return await mutate(info, change, Representative.from_model)
+
+    @strawberry.mutation(
+        description="Link a login (the identity provider's subject) to a representative."
+    )
+    async def link_representative_login(
+        self, info: Info, representative_id: relay.GlobalID, subject: str
+    ) -> LinkRepresentativeLoginResult:
+        async def change(c: Context) -> Any:
+            id_ = row_id(representative_id, "Representative", "representative_id")
+            known = await c.loaders.representative.load(id_)
+            previous = known.subject if known is not None else None
+            changed = await StaffService(c.session).link(c.actor, id_, subject)
+            _forgetting(c, previous, changed.subject)
+            return changed
+
+        return await mutate(info, change, Representative.from_model)
+
+    @strawberry.mutation(description="Unlink a representative's login: they can no longer sign in.")
+    async def unlink_representative_login(
+        self, info: Info, representative_id: relay.GlobalID
+    ) -> UnlinkRepresentativeLoginResult:
+        async def change(c: Context) -> Any:
+            changed, subject = await StaffService(c.session).unlink(
+                c.actor, row_id(representative_id, "Representative", "representative_id")
+            )
+            _forgetting(c, subject)
+            return changed
+
+        return await mutate(info, change, Representative.from_model)
+
+    @strawberry.mutation(description="Replace a representative's desk hours at clinics.")
+    async def set_desk_hours(
+        self, info: Info, representative_id: relay.GlobalID, desks: list[DeskHoursInput]
+    ) -> SetDeskHoursResult:
+        async def change(c: Context) -> Any:
+            id_ = row_id(representative_id, "Representative", "representative_id")
+            await StaffService(c.session).set_desks(
+                c.actor,
+                id_,
+                [
+                    Desk(
+                        clinic_id=row_id(
+                            desk.clinic_id, "MedicalOrganization", f"desks.{n}.clinic_id"
+                        ),
+                        weekday=desk.weekday,
+                        starts_at=desk.starts_at,
+                        ends_at=desk.ends_at,
+                    )
+                    for n, desk in enumerate(desks)
+                ],
+            )
+            return await c.loaders.representative.load(id_)
+
+        return await mutate(info, change, Representative.from_model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, time
 from typing import ClassVar
 
 import strawberry
@@ -12,8 +12,9 @@ from strawberry import relay
 
 from cases.kit.actor import Role
 from cases.registry import models as registry_models
-from schema.core.objects import ModelNode
-from schema.core.relations import one
+from schema.core.objects import ModelNode, ModelObject
+from schema.core.relations import every_row, one
+from schema.core.relay import Connection
 
 strawberry.enum(Role)
 
@@ -61,9 +62,30 @@ class Representative(ModelNode):
     email: str | None
     active: bool
     is_supervisor: bool
+    subject: str | None = strawberry.field(
+        description="The identity provider's subject of their login; null: they cannot sign in."
+    )
     insurer_id: strawberry.Private[int]
 
     insurer: Insurer = one("insurer", "insurer_id", lambda: Insurer)
+
+    desk_hours: Connection[DeskHours] = every_row(
+        "desks_of_representative",
+        lambda: DeskHours,
+        ["id"],
+        description="When they sit at a desk in a clinic, by weekday and hour.",
+    )
+
+
+@strawberry.type(description="Hours a representative sits at a desk in a clinic on one weekday.")
+class DeskHours(ModelObject):
+    model: ClassVar[type[SQLModel]] = registry_models.DeskHours
+    weekday: int = strawberry.field(description="0 is Monday, 6 Sunday.")
+    starts_at: time = strawberry.field(description="Local time at the clinic.")
+    ends_at: time
+    clinic_id: strawberry.Private[int]
+
+    clinic: MedicalOrganization = one("clinic", "clinic_id", lambda: MedicalOrganization)
 
 
 @strawberry.type

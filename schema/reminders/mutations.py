@@ -43,6 +43,7 @@ class RemindersMutation:
             info,
             lambda c: ReminderOperations(c.session).send_now(c.actor, row_id(id, "Reminder", "id")),
             Reminder.from_model,
+            renamed={"reminder_id": "id"},
         )
 
     @strawberry.mutation(description="Cancel a pending or queued reminder.")
@@ -51,6 +52,7 @@ class RemindersMutation:
             info,
             lambda c: ReminderOperations(c.session).cancel(c.actor, row_id(id, "Reminder", "id")),
             Reminder.from_model,
+            renamed={"reminder_id": "id"},
         )
 
     @strawberry.mutation(
@@ -61,4 +63,5 @@ class RemindersMutation:
             info,
             lambda c: ReminderOperations(c.session).retry(c.actor, row_id(id, "Reminder", "id")),
             Reminder.from_model,
+            renamed={"reminder_id": "id"},
         )

@@ -41,12 +41,12 @@ class ReassignedCases:
 async def _record_visit(context: Context, input: RecordVisitInput) -> Any:
     return await SupervisionService(context.session, context.rules).record_visit(
         context.actor,
-        clinic_id=row_id(input.clinic_id, "MedicalOrganization", "clinicId"),
-        case_id=row_id(input.case_id, "SupervisionCase", "caseId"),
+        clinic_id=row_id(input.clinic_id, "MedicalOrganization", "clinic_id"),
+        case_id=row_id(input.case_id, "SupervisionCase", "case_id"),
         external_id=input.external_id,
         attended=input.attended,
         visit_date=input.visit_date,
-        visit_id=optional_row_id(input.visit_id, "Visit", "visitId"),
+        visit_id=optional_row_id(input.visit_id, "Visit", "visit_id"),
     )
 
 
@@ -83,12 +83,7 @@ CancelVisitResult = Annotated[
     strawberry.union("CancelVisitResult"),
 ]
 RecordVisitResult = Annotated[
-    Visit
-    | ValidationError
-    | NotFoundError
-    | ConflictError
-    | InvalidStateError
-    | PermissionDeniedError,
+    Visit | ValidationError | NotFoundError | ConflictError | InvalidStateError,
     strawberry.union("RecordVisitResult"),
 ]
 UpdateSupervisionRuleResult = Annotated[
@@ -162,7 +157,9 @@ class SupervisionMutation:
             )
             return cases[0]
 
-        return await mutate(info, change, SupervisionCase.from_model)
+        return await mutate(
+            info, change, SupervisionCase.from_model, renamed={"case_ids": "caseId"}
+        )
 
     @strawberry.mutation(
         description=f"Give up to {MAX_BATCH} cases to one representative, all or none."
@@ -172,7 +169,7 @@ class SupervisionMutation:
     ) -> ReassignCasesResult:
         async def change(c: Context) -> Any:
             if len(case_ids) > MAX_BATCH:
-                raise ValidationFailed(f"at most {MAX_BATCH} cases at a time", field="caseIds")
+                raise ValidationFailed(f"at most {MAX_BATCH} cases at a time", field="case_ids")
             return await SupervisionService(c.session, c.rules).assign(
                 c.actor,
                 [row_id(id_, "SupervisionCase", "case_ids") for id_ in case_ids],
@@ -247,7 +244,7 @@ class SupervisionMutation:
             async def change(c: Context, item: RecordVisitInput = item) -> Any:
                 return await _record_visit(c, item)
 
-            result = await mutate(info, change, Visit.from_model)
+            result = await mutate(info, change, Visit.from_model, under=f"input.{index}")
             items.append(RecordVisitsItem(index=index, external_id=item.external_id, result=result))
         return items
 

@@ -62,6 +62,7 @@ class WorklistMutation:
             info,
             lambda c: WorkItemService(c.session).start(c.actor, row_id(id, "WorkItem", "id")),
             WorkItem.from_model,
+            renamed={"work_item_id": "id"},
         )
 
     @strawberry.mutation
@@ -74,4 +75,5 @@ class WorklistMutation:
                 c.actor, row_id(id, "WorkItem", "id"), resolution
             ),
             WorkItem.from_model,
+            renamed={"work_item_id": "id"},
         )

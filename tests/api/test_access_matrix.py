@@ -6,8 +6,6 @@ either an example below (it touches a tenant's data) or a place in TENANT_FREE.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -16,13 +14,8 @@ from graphql import GraphQLObjectType, get_named_type, is_leaf_type, is_non_null
 from cases.kit.actor import Actor, ClinicScope, Role
 from schema import schema
 from schema.core.permissions import OPERATIONS, is_permitted
-from tests.api.access import build_world
+from tests.api.access import EXAMPLES, build_world
 from tests.conftest import GraphQLClient, RolledBackDatabase
-from tests.factories import valid_enp
-
-Ids = dict[str, Any]
-RESULT = "__typename ... on UserError { code } ... on Node { id }"
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 
 def root_fields() -> list[str]:
@@ -42,229 +35,15 @@ TENANT_FREE = {
     "Query.supervisionRules",
     "Mutation.registerInsurer",
     "Mutation.updateSupervisionRule",
+    "Query.clinics",
+    "Mutation.registerClinic",
+    "Mutation.updateClinic",
 }
 
 # Aggregates over the caller's scope address no tenant's object, so "foreign" means nothing
 # to them; their permission rows are checked here like every field's, and that they count
 # only what the caller may see is test_tenancy's test_aggregates_count_only_what_the_caller_may_see.
 AGGREGATES = {"Query.letterBatches", "Query.statistics"}
-
-# For each operation on a tenant's data: a document and its variables for that tenant's ids.
-EXAMPLES: dict[str, tuple[str, Callable[[Ids], dict[str, Any]]]] = {
-    "Query.node": ("query($id: ID!) { node(id: $id) { id } }", lambda t: {"id": t["patient"]}),
-    "Query.patient": (
-        "query($id: ID!) { patient(id: $id) { id } }",
-        lambda t: {"id": t["patient"]},
-    ),
-    "Query.patients": (
-        "query($s: String) { patients(search: $s) { totalCount } }",
-        lambda t: {"s": t["enp"]},
-    ),
-    "Query.supervisionCase": (
-        "query($id: ID!) { supervisionCase(id: $id) { id } }",
-        lambda t: {"id": t["case"]},
-    ),
-    "Query.supervisionCases": (
-        "query($p: ID) { supervisionCases(filter: {patientId: $p}) { totalCount } }",
-        lambda t: {"p": t["patient"]},
-    ),
-    "Query.visits": (
-        "query($c: ID) { visits(filter: {caseId: $c}) { totalCount } }",
-        lambda t: {"c": t["case"]},
-    ),
-    "Query.worklist": (
-        "query($r: ID) { worklist(filter: {representativeId: $r}) { totalCount } }",
-        lambda t: {"r": t["representative"]},
-    ),
-    "Query.auditEvents": (
-        "query($p: ID) { auditEvents(filter: {patientId: $p}) { totalCount } }",
-        lambda t: {"p": t["patient"]},
-    ),
-    "Mutation.registerPatient": (
-        f"mutation($i: RegisterPatientInput!) {{ registerPatient(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {
-                "enp": valid_enp(900_001),
-                "lastName": "Орлова",
-                "firstName": "Вера",
-                "birthDate": "1950-01-02",
-                "sex": "FEMALE",
-                "insurerId": t["insurer"],
-            }
-        },
-    ),
-    "Mutation.updatePatientContacts": (
-        f"mutation($i: UpdatePatientContactsInput!) {{ updatePatientContacts(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": {"patientId": t["patient"], "version": 1, "email": "a@example.ru"}},
-    ),
-    "Mutation.setNotificationConsent": (
-        "mutation($i: SetNotificationConsentInput!) { setNotificationConsent(input: $i) {"
-        " __typename ... on UserError { code } } }",
-        lambda t: {
-            "i": {"patientId": t["patient"], "channel": "SMS", "granted": False, "method": "call"}
-        },
-    ),
-    "Mutation.openCase": (
-        f"mutation($i: OpenCaseInput!) {{ openCase(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {
-                "patientId": t["patient"],
-                "icd10": "E11.9",
-                "clinicId": t["clinic"],
-                "openedOn": YESTERDAY,
-            }
-        },
-    ),
-    "Mutation.updateCase": (
-        f"mutation($i: UpdateCaseInput!) {{ updateCase(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": {"caseId": t["case"], "version": 1, "physicianName": "Д-р Лебедев"}},
-    ),
-    "Mutation.closeCase": (
-        f"mutation($i: CloseCaseInput!) {{ closeCase(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {"caseId": t["case"], "version": 1, "reason": "RECOVERED", "closedOn": YESTERDAY}
-        },
-    ),
-    "Mutation.assignRepresentative": (
-        f"mutation($c: ID!, $r: ID!) {{ assignRepresentative(caseId: $c, representativeId: $r) {{ {RESULT} }} }}",
-        lambda t: {"c": t["case"], "r": t["representative"]},
-    ),
-    "Mutation.reassignCases": (
-        "mutation($c: [ID!]!, $r: ID!) { reassignCases(caseIds: $c, representativeId: $r) {"
-        " __typename ... on UserError { code } } }",
-        lambda t: {"c": [t["case"]], "r": t["representative"]},
-    ),
-    "Mutation.scheduleVisit": (
-        f"mutation($i: ScheduleVisitInput!) {{ scheduleVisit(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {"caseId": t["case"], "windowStart": "2031-01-01", "windowEnd": "2031-01-31"}
-        },
-    ),
-    "Mutation.rescheduleVisit": (
-        f"mutation($i: RescheduleVisitInput!) {{ rescheduleVisit(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": {"visitId": t["visit"], "windowEnd": "2030-07-15"}},
-    ),
-    "Mutation.cancelVisit": (
-        f'mutation($v: ID!) {{ cancelVisit(visitId: $v, reasonCode: "moved") {{ {RESULT} }} }}',
-        lambda t: {"v": t["visit"]},
-    ),
-    "Mutation.recordVisit": (
-        f"mutation($i: RecordVisitInput!) {{ recordVisit(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": visit_report(t)},
-    ),
-    "Mutation.recordVisits": (
-        f"mutation($i: [RecordVisitInput!]!) {{ recordVisits(input: $i) {{ result {{ {RESULT} }} }} }}",
-        lambda t: {"i": [visit_report(t)]},
-    ),
-    "Mutation.logContactAttempt": (
-        f"mutation($i: LogContactAttemptInput!) {{ logContactAttempt(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {
-                "patientId": t["patient"],
-                "method": "CALL",
-                "outcome": "NO_ANSWER",
-                "representativeId": t["representative"],
-            }
-        },
-    ),
-    "Mutation.startWorkItem": (
-        f"mutation($id: ID!) {{ startWorkItem(id: $id) {{ {RESULT} }} }}",
-        lambda t: {"id": t["workItem"]},
-    ),
-    "Query.reminders": (
-        "query($p: ID) { reminders(filter: {patientId: $p}) { totalCount } }",
-        lambda t: {"p": t["patient"]},
-    ),
-    "Query.informingEvents": (
-        "query($p: ID) { informingEvents(filter: {patientId: $p}) { totalCount } }",
-        lambda t: {"p": t["patient"]},
-    ),
-    "Query.appeals": (
-        "query($p: ID) { appeals(filter: {patientId: $p}) { totalCount } }",
-        lambda t: {"p": t["patient"]},
-    ),
-    "Query.qualityExaminations": (
-        "query($c: ID) { qualityExaminations(filter: {clinicId: $c}) { totalCount } }",
-        lambda t: {"c": t["clinic"]},
-    ),
-    "Mutation.sendReminderNow": (
-        f"mutation($id: ID!) {{ sendReminderNow(id: $id) {{ {RESULT} }} }}",
-        lambda t: {"id": t["reminder"]},
-    ),
-    "Mutation.cancelReminder": (
-        f"mutation($id: ID!) {{ cancelReminder(id: $id) {{ {RESULT} }} }}",
-        lambda t: {"id": t["reminder"]},
-    ),
-    "Mutation.retryReminder": (
-        f"mutation($id: ID!) {{ retryReminder(id: $id) {{ {RESULT} }} }}",
-        lambda t: {"id": t["deadReminder"]},
-    ),
-    "Mutation.registerAppeal": (
-        f"mutation($i: RegisterAppealInput!) {{ registerAppeal(input: $i) {{ {RESULT} }} }}",
-        lambda t: {
-            "i": {
-                "receivedAt": "2026-01-10T10:00:00+03:00",
-                "channel": "EMAIL",
-                "kind": "STATEMENT",
-                "subject": t["appealSubject"],
-                "text": "Прошу помочь записаться",
-                "patientEnp": t["enp"],
-                "clinicId": t["clinic"],
-            }
-        },
-    ),
-    "Mutation.assignAppeal": (
-        f"mutation($a: ID!, $r: ID!) {{ assignAppeal(appealId: $a, representativeId: $r) {{ {RESULT} }} }}",
-        lambda t: {"a": t["appeal"], "r": t["representative"]},
-    ),
-    "Mutation.extendAppeal": (
-        f"mutation($i: ExtendAppealInput!) {{ extendAppeal(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": {"appealId": t["appeal"], "days": 10, "notice": "letter of 2 June"}},
-    ),
-    "Mutation.answerAppeal": (
-        f"mutation($i: AnswerAppealInput!) {{ answerAppeal(input: $i) {{ {RESULT} }} }}",
-        lambda t: {"i": {"appealId": t["appeal"], "text": "Записан", "outcome": "EXPLAINED"}},
-    ),
-    "Mutation.closeAppeal": (
-        f"mutation($a: ID!) {{ closeAppeal(appealId: $a) {{ {RESULT} }} }}",
-        lambda t: {"a": t["answeredAppeal"]},
-    ),
-    "Mutation.orderQualityExamination": (
-        "mutation($i: OrderQualityExaminationInput!) { orderQualityExamination(input: $i) {"
-        f" {RESULT} }} }}",
-        lambda t: {
-            "i": {
-                "kind": "SCHEDULED",
-                "clinicId": t["clinic"],
-                "periodStart": "2026-01-01",
-                "periodEnd": "2026-03-31",
-                "expertName": "Эксперт",
-                "dueOn": "2030-01-01",
-                "caseIds": [t["case"]],
-            }
-        },
-    ),
-    "Mutation.completeQualityExamination": (
-        "mutation($i: CompleteQualityExaminationInput!) { completeQualityExamination(input: $i) {"
-        f" {RESULT} }} }}",
-        lambda t: {"i": {"examinationId": t["examination"], "outcome": "NO_VIOLATIONS"}},
-    ),
-    "Mutation.resolveWorkItem": (
-        f'mutation($id: ID!) {{ resolveWorkItem(id: $id, resolution: "called") {{ {RESULT} }} }}',
-        lambda t: {"id": t["workItem"]},
-    ),
-}
-
-
-def visit_report(t: Ids) -> dict[str, Any]:
-    return {
-        "caseId": t["case"],
-        "clinicId": t["clinic"],
-        "externalId": "mis-1",
-        "attended": True,
-        "visitDate": YESTERDAY,
-    }
-
 
 # The callers of the matrix, as the permission table sees them.
 CALLERS: dict[str, Actor] = {

@@ -153,7 +153,7 @@ async def test_a_complaint_without_a_clinic_is_rejected_naming_the_field(
     assert result == {
         "__typename": "ValidationError",
         "code": "VALIDATION",
-        "field": "clinicId",
+        "field": "input.clinicId",
         "message": "a complaint must name the clinic it concerns",
     }
     async with db.session() as session:
@@ -172,9 +172,9 @@ async def test_an_unknown_enp_and_a_bad_one_are_typed_errors(
     )
     mistyped = await graphql.data(REGISTER, input=complaint(region, patientEnp="1234"))
 
-    assert unknown["registerAppeal"]["field"] == "patientEnp"
+    assert unknown["registerAppeal"]["field"] == "input.patientEnp"
     assert unknown["registerAppeal"]["code"] == "NOT_FOUND"
-    assert mistyped["registerAppeal"]["field"] == "patientEnp"
+    assert mistyped["registerAppeal"]["field"] == "input.patientEnp"
     assert mistyped["registerAppeal"]["code"] == "VALIDATION"
 
 
@@ -225,8 +225,8 @@ async def test_appeal_from_registration_to_closing(
     }
     assert extended["answerDue"] == str(today() + timedelta(days=40))
     assert extended["extensionDays"] == 10
-    assert (twice["__typename"], twice["field"]) == ("InvalidStateError", "id")
-    assert (early_close["__typename"], early_close["field"]) == ("InvalidStateError", "id")
+    assert (twice["__typename"], twice["field"]) == ("InvalidStateError", "input.appealId")
+    assert (early_close["__typename"], early_close["field"]) == ("InvalidStateError", "appealId")
     assert answered == {
         "__typename": "Appeal",
         "status": "ANSWERED",
@@ -321,14 +321,17 @@ async def test_examination_after_a_complaint_shows_on_the_appeal_and_the_case(
     linked = await graphql.data(LINKED, appeal=appeal["id"], case=region["case"])
 
     # then
-    assert (without_reason["__typename"], without_reason["field"]) == ("ValidationError", "reason")
+    assert (without_reason["__typename"], without_reason["field"]) == (
+        "ValidationError",
+        "input.reason",
+    )
     assert ordered["status"] == "ORDERED"
     assert ordered["examined"] == [
         {"case": {"id": region["case"]}, "visit": {"id": region["visit"]}}
     ]
     assert (codes_missing["__typename"], codes_missing["field"]) == (
         "ValidationError",
-        "violationCodes",
+        "input.violationCodes",
     )
     assert completed == {
         "__typename": "QualityExamination",

@@ -73,10 +73,10 @@ async def test_schedule_reschedule_and_cancel_a_visit(
     )["cancelVisit"]
 
     assert scheduled["status"] == "PLANNED"
-    assert (backwards["code"], backwards["field"]) == ("VALIDATION", "windowEnd")
+    assert (backwards["code"], backwards["field"]) == ("VALIDATION", "input.windowEnd")
     assert moved["windowEnd"] == (start + timedelta(days=15)).isoformat()
     assert (cancelled["status"], cancelled["reasonCode"]) == ("CANCELLED", "patient_request")
-    assert (again["code"], again["field"]) == ("INVALID_STATE", "id")
+    assert (again["code"], again["field"]) == ("INVALID_STATE", "visitId")
     async with db.session() as session:
         reminders = (
             await session.execute(
@@ -216,7 +216,7 @@ async def test_consent_and_contact_attempts(graphql: GraphQLClient, db: RolledBa
         "outcome": "WILL_ATTEND",
         "representative": {"lastName": "Петрова"},
     }
-    assert nobody["logContactAttempt"] == {"code": "VALIDATION", "field": "representativeId"}
+    assert nobody["logContactAttempt"] == {"code": "VALIDATION", "field": "input.representativeId"}
     assert card["patient"] == {
         "consents": {"edges": [{"node": {"channel": "SMS", "granted": False}}]},
         "lastContactAttempt": {"outcome": "WILL_ATTEND"},
@@ -245,7 +245,7 @@ async def test_rules_table_is_shipped_unverified_and_editable(graphql: GraphQLCl
     assert shipped[0]["verified"] is False
     assert unverifiable["updateSupervisionRule"] == {
         "__typename": "ValidationError",
-        "field": "verified",
+        "field": "input.verified",
     }
     assert edited["updateSupervisionRule"] == {
         "__typename": "SupervisionRule",

@@ -66,7 +66,7 @@ async def test_wrong_enp_check_digit_is_a_validation_error_naming_enp(
     result = await register_patient(graphql, region, enp=wrong)
 
     assert result["__typename"] == "ValidationError"
-    assert (result["code"], result["field"]) == ("VALIDATION", "enp")
+    assert (result["code"], result["field"]) == ("VALIDATION", "input.enp")
 
 
 async def test_open_hypertension_case_plans_its_visits_and_reminders(
@@ -145,7 +145,7 @@ async def test_attended_date_in_the_future_is_refused(
         )
     )["recordVisit"]
 
-    assert (result["code"], result["field"]) == ("VALIDATION", "visitDate")
+    assert (result["code"], result["field"]) == ("VALIDATION", "input.visitDate")
 
 
 async def test_stale_edit_is_a_conflict_with_the_current_version(
@@ -165,7 +165,7 @@ async def test_stale_edit_is_a_conflict_with_the_current_version(
     assert stale == {
         "__typename": "ConflictError",
         "code": "CONFLICT",
-        "field": "version",
+        "field": "input.version",
         "currentVersion": 2,
     }
     current = await graphql.data(
@@ -264,7 +264,7 @@ async def test_record_visits_batch_keeps_good_items_when_one_is_bad(
 
     results = [(item["index"], item["result"]["__typename"]) for item in data["recordVisits"]]
     assert results == [(0, "Visit"), (1, "NotFoundError"), (2, "Visit")]
-    assert data["recordVisits"][1]["result"]["field"] == "caseId"
+    assert data["recordVisits"][1]["result"]["field"] == "input.1.caseId"
 
 
 async def test_close_case_cancels_future_visits_and_pending_reminders(

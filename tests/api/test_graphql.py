@@ -73,7 +73,7 @@ async def test_bad_phone_is_a_typed_error_naming_the_field(
         "__typename": "ValidationError",
         "code": "VALIDATION",
         "message": "is not a valid phone number",
-        "field": "hotlinePhone",
+        "field": "input.hotlinePhone",
     }
     async with db.session() as session:
         assert (
@@ -92,7 +92,7 @@ async def test_duplicate_code_is_a_conflict_and_writes_nothing(
 
     # then
     assert result["__typename"] == "ConflictError"
-    assert result["field"] == "registryCode"
+    assert result["field"] == "input.registryCode"
     async with db.session() as session:
         names = (await session.execute(sa.select(Insurer.name))).scalars().all()
         audits = (

@@ -112,7 +112,7 @@ async def test_extension_once_before_the_deadline(db: RolledBackDatabase) -> Non
         assert extended.answer_due == TODAY + timedelta(days=32)
         with pytest.raises(InvalidState, match="once already") as again:
             await service.extend(ADMIN, appeal.id, 5, "again", today=TODAY)
-        assert again.value.field == "id"
+        assert again.value.field == "appeal_id"
         with pytest.raises(InvalidState, match="has passed"):
             await service.extend(ADMIN, late.id, 5, "too late", today=TODAY)
         with pytest.raises(ValidationFailed) as too_long:

@@ -36,7 +36,7 @@ def test_plain_text_keeps_lines_only_where_asked() -> None:
         "Улица Ленина, 1\n кв. 2"
     )
     with pytest.raises(InvalidValue):
-        plain_text("MIS\n1", "externalId", 64)
+        plain_text("MIS\n1", "external_id", 64)
     for control in (NUL, "\x07", "\x1b", "\x7f", "\ud800"):
         with pytest.raises(InvalidValue):
             plain_text(f"a{control}b", "note", 100, lines=True)
@@ -111,12 +111,12 @@ async def search(session: AsyncSession, _region: Region, text: str) -> Any:
 
 CHANGES: dict[str, Callable[[AsyncSession, Region], Awaitable[Any]]] = {
     "email": lambda s, r: register_with(s, r, email=f"ivanov{NUL}@example.ru"),
-    "postalAddress": lambda s, r: register_with(s, r, postal_address=f"ул. Мира{NUL}, 1"),
-    "postalAddress (contacts)": lambda s, r: change_contacts(s, r, postal_address=f"ул.{NUL}"),
+    "postal_address": lambda s, r: register_with(s, r, postal_address=f"ул. Мира{NUL}, 1"),
+    "postal_address (contacts)": lambda s, r: change_contacts(s, r, postal_address=f"ул.{NUL}"),
     "email (contacts)": lambda s, r: change_contacts(s, r, email=f"x{NUL}@example.ru"),
     "note": lambda s, r: log_note(s, r, f"не дозвонился{NUL}"),
     "text": lambda s, r: register_appeal(s, r, f"Жалоба{NUL} на запись"),
-    "externalId": lambda s, r: record_visit(s, r, f"MIS{NUL}1"),
+    "external_id": lambda s, r: record_visit(s, r, f"MIS{NUL}1"),
     "search": lambda s, r: search(s, r, f"Иван{NUL}"),
 }
 

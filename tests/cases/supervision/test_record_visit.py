@@ -75,7 +75,7 @@ async def test_a_late_report_lands_on_the_missed_window_that_holds_its_date(
 
 @pytest.mark.parametrize(
     ("attended", "visit_date", "field"),
-    [(False, date(2026, 11, 20), "attended"), (True, date(2026, 11, 21), "visitDate")],
+    [(False, date(2026, 11, 20), "attended"), (True, date(2026, 11, 21), "visit_date")],
 )
 async def test_a_report_that_contradicts_the_recorded_one_is_a_conflict(
     db: RolledBackDatabase, attended: bool, visit_date: date, field: str

@@ -48,7 +48,7 @@ async def test_an_appointment_outside_the_new_window_is_refused(db: RolledBackDa
             datetime(2027, 1, 20, 10, 0, tzinfo=MOSCOW_NOON),
         )
 
-    assert outside.value.field == "appointmentAt"
+    assert outside.value.field == "appointment_at"
     assert outside.value.message == "must fall within the window 2027-01-10..2027-01-20"
     assert inside.appointment_at is not None
 
@@ -63,7 +63,7 @@ async def test_a_cancellation_must_say_why(db: RolledBackDatabase, reason: str) 
 
         with pytest.raises(ValidationFailed) as refused:
             await SupervisionService(session, RULES).cancel_visit(ADMIN, visit.id, reason)
-    assert refused.value.field == "reasonCode"
+    assert refused.value.field == "reason_code"
 
 
 async def test_a_new_frequency_replans_the_windows_ahead_and_keeps_history(
