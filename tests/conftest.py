@@ -167,6 +167,28 @@ async def database(database_url: tuple[str, str]) -> AsyncIterator[Database]:
     await engine.dispose()
 
 
+@pytest.fixture
+def committed_url(database_url: tuple[str, str], tmp_path: Path) -> tuple[str, str]:
+    dialect, _ = database_url
+    if dialect == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'committed.sqlite3'}"
+        migrate(url)
+    else:
+        url = migrated_postgres_database("committed")
+    return dialect, url
+
+
+@pytest.fixture
+async def committed_database(committed_url: tuple[str, str]) -> AsyncIterator[Database]:
+    """A migrated database of the test's own, for a test whose transactions really commit
+    (concurrent requests): what it leaves behind (audit events are never deleted) is seen by
+    no other test."""
+    dialect, url = committed_url
+    engine = create_engine(Settings(database_url=url))
+    yield Database(dialect=dialect, url=url, engine=engine)
+    await engine.dispose()
+
+
 @dataclass
 class RolledBackDatabase:
     """A test's view of a database: everything it does is rolled back at the end."""

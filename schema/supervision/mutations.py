@@ -10,6 +10,7 @@ from strawberry import relay
 from cases.kit.errors import ValidationFailed
 from cases.supervision.rules import SupervisionRuleService
 from cases.supervision.service import MAX_BATCH, SupervisionService
+from cases.supervision.visits import VisitService
 from schema.core.context import Context
 from schema.core.errors import (
     ConflictError,
@@ -39,7 +40,7 @@ class ReassignedCases:
 
 
 async def _record_visit(context: Context, input: RecordVisitInput) -> Any:
-    return await SupervisionService(context.session, context.rules).record_visit(
+    return await VisitService(context.session, context.rules).record_visit(
         context.actor,
         clinic_id=row_id(input.clinic_id, "MedicalOrganization", "clinic_id"),
         case_id=row_id(input.case_id, "SupervisionCase", "case_id"),
@@ -188,7 +189,7 @@ class SupervisionMutation:
     async def schedule_visit(self, info: Info, input: ScheduleVisitInput) -> ScheduleVisitResult:
         return await mutate(
             info,
-            lambda c: SupervisionService(c.session, c.rules).schedule_visit(
+            lambda c: VisitService(c.session, c.rules).schedule_visit(
                 c.actor,
                 row_id(input.case_id, "SupervisionCase", "case_id"),
                 input.window_start,
@@ -204,7 +205,7 @@ class SupervisionMutation:
     ) -> RescheduleVisitResult:
         return await mutate(
             info,
-            lambda c: SupervisionService(c.session, c.rules).reschedule_visit(
+            lambda c: VisitService(c.session, c.rules).reschedule_visit(
                 c.actor,
                 row_id(input.visit_id, "Visit", "visit_id"),
                 input.window_start,
@@ -220,7 +221,7 @@ class SupervisionMutation:
     ) -> CancelVisitResult:
         return await mutate(
             info,
-            lambda c: SupervisionService(c.session, c.rules).cancel_visit(
+            lambda c: VisitService(c.session, c.rules).cancel_visit(
                 c.actor, row_id(visit_id, "Visit", "visit_id"), reason_code
             ),
             Visit.from_model,

@@ -20,7 +20,7 @@ from cases.patients.models import Sex
 from cases.patients.repository import PatientFilter
 from cases.patients.service import PatientDraft, PatientService
 from cases.supervision.policy import CaseRules
-from cases.supervision.service import SupervisionService
+from cases.supervision.visits import VisitService
 from cases.worklist.models import ContactMethod, ContactOutcome
 from cases.worklist.service import WorkItemService
 from tests.conftest import RolledBackDatabase
@@ -95,7 +95,7 @@ async def register_appeal(session: AsyncSession, region: Region, text: str) -> A
 async def record_visit(session: AsyncSession, region: Region, external_id: str) -> Any:
     insurer, clinic, representative = await region.basics()
     case = await region.case(await region.patient(insurer), clinic, representative)
-    return await SupervisionService(session, CaseRules(clock=lambda: NOW)).record_visit(
+    return await VisitService(session, CaseRules(clock=lambda: NOW)).record_visit(
         ADMIN,
         clinic_id=clinic.id,
         external_id=external_id,

@@ -231,8 +231,8 @@ async def test_a_batch_is_five_statements_and_locks_what_it_takes(db: RolledBack
 
 # SQLite has one writer at a time: there is no locked row to skip there.
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-async def test_two_scans_at_once_take_different_visits(database: Database) -> None:
-    sessions = create_session_factory(database.engine)
+async def test_two_scans_at_once_take_different_visits(committed_database: Database) -> None:
+    sessions = create_session_factory(committed_database.engine)
     # given: four overdue visits, committed, so that two connections see them
     async with sessions() as session:
         region = Region(session)

@@ -11,6 +11,7 @@ from cases.kit.actor import Actor, Role
 from cases.kit.errors import ValidationFailed
 from cases.supervision.policy import CaseRules
 from cases.supervision.service import SupervisionService
+from cases.supervision.visits import VisitService
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
 
@@ -57,7 +58,7 @@ async def test_a_visit_window_or_appointment_at_the_calendars_end_is_refused(
         case = await region.case(await region.patient(insurer), clinic, representative)
 
         with pytest.raises(ValidationFailed) as refused:
-            await SupervisionService(session, CaseRules(clock=lambda: NOW)).schedule_visit(
+            await VisitService(session, CaseRules(clock=lambda: NOW)).schedule_visit(
                 ADMIN, case.id, start, end, appointment
             )
     assert refused.value.message == "must be between 1900-01-01 and 2199-12-31"

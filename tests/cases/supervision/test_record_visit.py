@@ -18,7 +18,7 @@ from cases.registry.models import Insurer, MedicalOrganization, Representative
 from cases.reminders.models import Reminder
 from cases.supervision.models import SupervisionCase, Visit, VisitStatus
 from cases.supervision.policy import CaseRules
-from cases.supervision.service import SupervisionService
+from cases.supervision.visits import VisitService
 from cases.worklist.models import WorkItem, WorkItemKind, WorkItemStatus
 from cases.worklist.policy import work_item_row
 from core.db import create_session_factory
@@ -55,7 +55,7 @@ async def test_a_late_report_lands_on_the_missed_window_that_holds_its_date(
         await save(session, item)
 
         # when: the clinic reports, without a visit id, an attendance inside the missed window
-        recorded = await SupervisionService(session, RULES).record_visit(
+        recorded = await VisitService(session, RULES).record_visit(
             CLINIC,
             clinic_id=clinic.id,
             external_id="MIS-1",
@@ -85,7 +85,7 @@ async def test_a_report_that_contradicts_the_recorded_one_is_a_conflict(
         insurer, clinic, representative = await region.basics()
         case = await region.case(await region.patient(insurer), clinic, representative)
         await region.visit(case, date(2026, 11, 10))
-        service = SupervisionService(session, RULES)
+        service = VisitService(session, RULES)
         report = {"clinic_id": clinic.id, "external_id": "MIS-2", "case_id": case.id}
         first = await service.record_visit(
             CLINIC, **report, attended=True, visit_date=date(2026, 11, 20)
@@ -101,8 +101,10 @@ async def test_a_report_that_contradicts_the_recorded_one_is_a_conflict(
     assert contradicted.value.field == field
 
 
-async def test_one_report_arriving_three_times_at_once_is_one_change(database: Database) -> None:
-    sessions = create_session_factory(database.engine)
+async def test_one_report_arriving_three_times_at_once_is_one_change(
+    committed_database: Database,
+) -> None:
+    sessions = create_session_factory(committed_database.engine)
     async with sessions() as session:
         region = Region(session)
         insurer, clinic, representative = await region.basics()
@@ -113,7 +115,7 @@ async def test_one_report_arriving_three_times_at_once_is_one_change(database: D
 
     async def report() -> int | None:
         async with sessions() as session:
-            recorded = await SupervisionService(session, RULES).record_visit(
+            recorded = await VisitService(session, RULES).record_visit(
                 CLINIC,
                 clinic_id=clinic.id,
                 external_id="MIS-3",

@@ -14,6 +14,7 @@ from cases.reminders.models import Reminder, ReminderStatus
 from cases.supervision.models import Visit, VisitStatus
 from cases.supervision.policy import CaseRules
 from cases.supervision.service import SupervisionService
+from cases.supervision.visits import VisitService
 from tests.conftest import RolledBackDatabase
 from tests.factories import Region
 
@@ -30,7 +31,7 @@ async def test_an_appointment_outside_the_new_window_is_refused(db: RolledBackDa
         insurer, clinic, representative = await region.basics()
         case = await region.case(await region.patient(insurer), clinic, representative)
         visit = await region.visit(case, date(2026, 12, 1))
-        service = SupervisionService(session, RULES)
+        service = VisitService(session, RULES)
 
         with pytest.raises(ValidationFailed) as outside:
             await service.reschedule_visit(
@@ -62,7 +63,7 @@ async def test_a_cancellation_must_say_why(db: RolledBackDatabase, reason: str) 
         visit = await region.visit(case, date(2026, 12, 1))
 
         with pytest.raises(ValidationFailed) as refused:
-            await SupervisionService(session, RULES).cancel_visit(ADMIN, visit.id, reason)
+            await VisitService(session, RULES).cancel_visit(ADMIN, visit.id, reason)
     assert refused.value.field == "reason_code"
 
 
