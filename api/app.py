@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 import orjson
 import sqlalchemy as sa
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
@@ -76,7 +77,16 @@ class GraphQLRoute(GraphQL[Context, None]):
             handed.append(True)
             return {"type": "http.request", "body": body, "more_body": False}
 
-        await super().__call__(scope, replay, send)
+        try:
+            answer = await self.run(Request(scope=scope, receive=replay))
+        except HTTPException as refusal:
+            # Strawberry answers a request it cannot read (malformed JSON, no query) in plain
+            # text; a client reads GraphQL error bodies.
+            answer = JSONResponse(
+                {"errors": [{"message": refusal.reason, "extensions": {"code": "BAD_REQUEST"}}]},
+                status_code=refusal.status_code,
+            )
+        await answer(scope, receive, send)
 
     async def known_answer(self, request: Request) -> Response | None:
         """A compiled read's answer to a query already judged for this caller, or None.

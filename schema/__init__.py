@@ -159,7 +159,8 @@ class Verdicts:
 
 # The limiters' rules, built once rather than per request.
 LIMIT_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    # The limiter counts the root field as level 0: MAX_DEPTH levels, the root the first.
+    *QueryDepthLimiter(max_depth=MAX_DEPTH - 1).validation_rules,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 

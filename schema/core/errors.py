@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import strawberry
 import structlog
-from graphql import GraphQLError
+from graphql import (
+    BREAK,
+    ArgumentNode,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    Node,
+    ObjectFieldNode,
+    StringValueNode,
+    ValueNode,
+    VariableNode,
+    Visitor,
+    visit,
+)
 from strawberry.exceptions import StrawberryInputCoercionError
 from strawberry.extensions import MaskErrors
 from strawberry.types import ExecutionContext
@@ -87,11 +101,15 @@ async def run_mutation(session: Any, change: Callable[[], Awaitable[T]]) -> T | 
 
 
 def is_expected(error: GraphQLError) -> bool:
-    # No original error: a syntax or validation error of the document itself; a value a scalar
-    # could not read is the client's too (the message names the value and where it stands).
-    return error.original_error is None or isinstance(
-        error.original_error, domain.DomainError | StrawberryInputCoercionError
-    )
+    # No original error: a syntax or validation error of the document itself. Before execution
+    # (no path), a variable that could not be read is the client's too, whatever the reader
+    # raised; during it, a domain error or a value a scalar could not read.
+    original = error.original_error
+    if original is None:
+        return True
+    if error.path is None and isinstance(original, GraphQLError):
+        return True
+    return isinstance(original, domain.DomainError | StrawberryInputCoercionError)
 
 
 class MaskUnexpectedErrors(MaskErrors):
@@ -119,26 +137,114 @@ def caller_name(field: str) -> str:
     return ".".join(to_camel_case(part) for part in field.split("."))
 
 
-def describe_expected(error: GraphQLError) -> None:
-    """Give an expected domain error raised outside a mutation its code and field, and a value a
-    scalar could not read the validation code."""
+# The refusals of the limits (`schema.MAX_DEPTH`, `MAX_ALIASES`, `MAX_TOKENS`), by their words.
+LIMITS = re.compile(
+    r"exceeds maximum operation depth|aliases found\. Allowed|Document contains more than \d+ tokens"
+)
+# graphql-core's words for a variable it could not read, and where in the value.
+VARIABLE = re.compile(r"^Variable '\$(\w+)' (?:has invalid value(?: at ((?:\.\w+|\[\d+\])+))?|of )")
+QUERY_TOO_COMPLEX = "QUERY_TOO_COMPLEX"
+
+
+def describe_expected(
+    error: GraphQLError,
+    document: DocumentNode | None = None,
+    variables: dict[str, Any] | None = None,
+) -> None:
+    """Give every expected error a code and, where it can be told, the field: a domain error its
+    own; a variable that could not be read its path (`i.reason`); a value written in the
+    document that could not be read the argument it stands in (`input.caseId`)."""
+    extensions = dict(error.extensions or {})
     original = error.original_error
     if isinstance(original, domain.DomainError):
-        error.extensions = {
-            **(error.extensions or {}),
-            "code": original.code.value,
-            "field": None if original.field is None else caller_name(original.field),
-        }
-    elif isinstance(error, StrawberryInputCoercionError) or isinstance(
-        original, StrawberryInputCoercionError
-    ):
-        error.extensions = {**(error.extensions or {}), "code": domain.ErrorCode.VALIDATION.value}
+        extensions["code"] = original.code.value
+        extensions["field"] = None if original.field is None else caller_name(original.field)
+    else:
+        if "code" not in extensions:
+            limit = LIMITS.search(error.message)
+            extensions["code"] = QUERY_TOO_COMPLEX if limit else domain.ErrorCode.VALIDATION.value
+        field = extensions.get("field") or _field_of(error, document, variables)
+        if field is not None:
+            extensions["field"] = field
+    error.extensions = extensions
+
+
+def _field_of(
+    error: GraphQLError, document: DocumentNode | None, variables: dict[str, Any] | None
+) -> str | None:
+    variable = VARIABLE.match(error.message)
+    if variable is not None:
+        name, path = variable.groups()
+        return name + re.sub(r"\[(\d+)\]", r".\1", path or "")
+    if not error.nodes:
+        # A value written in the document that a scalar refused, and quotes.
+        if document is None:
+            return None
+        for written in _strings(document):
+            if f'"{written.value}"' in error.message:
+                return argument_path(document, written)
+        return None
+    node = error.nodes[0]
+    if document is not None and isinstance(node, ValueNode):
+        return argument_path(document, node)
+    if isinstance(node, FieldNode):
+        # A value a scalar refused while the field's arguments were read: the one it quotes,
+        # written in the document or sent as a variable.
+        for argument in node.arguments or ():
+            if isinstance(argument.value, VariableNode):
+                sent = (variables or {}).get(argument.value.name.value)
+                if isinstance(sent, str) and f'"{sent}"' in error.message:
+                    return argument.name.value
+            for value in _strings(argument.value):
+                if f'"{value.value}"' in error.message:
+                    return argument_path(node, value)
+    return None
+
+
+def _strings(node: Node) -> list[StringValueNode]:
+    """The string values written in a document, an argument or a value, in order."""
+    found: list[StringValueNode] = []
+
+    class Strings(Visitor):
+        def enter_string_value(self, value: StringValueNode, *_: Any) -> None:
+            found.append(value)
+
+    visit(node, Strings())
+    return found
+
+
+def argument_path(document: Node, value: Node) -> str | None:
+    """The argument and input fields (`input.caseId`) a value of the document stands in."""
+
+    class Finder(Visitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.path: list[str] = []
+            self.found: str | None = None
+
+        def enter(self, node: Node, *_: Any) -> Any:
+            if isinstance(node, ArgumentNode | ObjectFieldNode):
+                self.path.append(node.name.value)
+            if node is value:
+                self.found = ".".join(self.path)
+                return BREAK
+            return None
+
+        def leave(self, node: Node, *_: Any) -> None:
+            if isinstance(node, ArgumentNode | ObjectFieldNode):
+                self.path.pop()
+
+    finder = Finder()
+    visit(document, finder)
+    return finder.found or None
 
 
 def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext | None) -> None:
+    document = execution_context.graphql_document if execution_context is not None else None
+    variables = execution_context.variables if execution_context is not None else None
     for error in errors:
         if is_expected(error):
-            describe_expected(error)
+            describe_expected(error, document, variables)
             continue
         original = error.original_error
         # The type, path and frames only: exception messages may quote personal data.

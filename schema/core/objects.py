@@ -11,6 +11,7 @@ from strawberry import relay
 
 from cases.audit.service import ReadAudit
 from schema.core.context import Context
+from schema.core.ids import row_number
 from schema.core.relay import Info
 
 
@@ -59,9 +60,7 @@ class ModelNode(ModelObject, relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = []
-        for node_id in node_ids:
-            ids.append(int(node_id) if node_id.isdigit() else -1)
+        ids = [row_number(node_id) for node_id in node_ids]
         loader = getattr(info.context.loaders, cls.loader_name)
         found = await loader.load_many(ids)
         await cls.on_read(info.context, [row for row in found if row is not None])

@@ -168,12 +168,12 @@ async def test_an_instant_without_its_offset_is_refused_naming_where(
 
     # then: refused before any SQL as the client's error, saying which value and what it lacks
     assert db.statements == []
-    for body in (as_variable, written):
+    for body, field in ((as_variable, "after"), (written, "filter.occurredAfter")):
         assert body["data"] is None
         [error] = body["errors"]
         assert "UTC offset" in error["message"]
         assert '"2026-11-20T09:00:00"' in error["message"]
-        assert error["extensions"] == {"code": "VALIDATION"}
+        assert error["extensions"] == {"code": "VALIDATION", "field": field}
     assert "$after" in as_variable["errors"][0]["message"]
 
 
