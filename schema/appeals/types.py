@@ -49,6 +49,9 @@ class Appeal(ModelNode):
     registration_due: date = strawberry.field(
         description="3 calendar days after receipt (local date)."
     )
+    registered_late: bool = strawberry.field(
+        description="Registered after its registration deadline."
+    )
     answer_due: date = strawberry.field(
         description="30 calendar days after registration, plus the extension if any."
     )

@@ -46,6 +46,9 @@ class Reminder(ModelNode):
     )
     attempts: int
     provider_message_id: str | None
+    sms_segments: int | None = strawberry.field(
+        description="How many SMS parts the text took when it was sent (what an SMS costs)."
+    )
     sent_at: datetime | None
     delivered_at: datetime | None
     patient_id: strawberry.Private[int]

@@ -138,6 +138,29 @@ def complaint(region: dict[str, Any], **fields: Any) -> dict[str, Any]:
     }
 
 
+async def test_an_appeal_registered_after_its_deadline_says_so(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # given
+    region = await given_region(db)
+    late = {"receivedAt": f"{today() - timedelta(days=5)}T10:00:00+03:00"}
+    fields = "... on Appeal { registeredLate registrationDue }"
+
+    # when
+    on_time = await graphql.data(
+        f"mutation($i: RegisterAppealInput!) {{ registerAppeal(input: $i) {{ {fields} }} }}",
+        i=complaint(region),
+    )
+    after = await graphql.data(
+        f"mutation($i: RegisterAppealInput!) {{ registerAppeal(input: $i) {{ {fields} }} }}",
+        i=complaint(region, **late),
+    )
+
+    # then
+    assert on_time["registerAppeal"]["registeredLate"] is False
+    assert after["registerAppeal"]["registeredLate"] is True
+
+
 async def test_a_complaint_without_a_clinic_is_rejected_naming_the_field(
     graphql: GraphQLClient, db: RolledBackDatabase
 ) -> None:

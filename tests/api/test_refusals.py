@@ -155,3 +155,15 @@ async def test_malformed_json_is_a_graphql_error_body(client: httpx.AsyncClient)
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+
+
+async def test_a_nul_in_free_text_is_refused_naming_the_field(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    region = await setup_region(db)
+
+    registered = await register_patient(graphql, region, email="ivanov\u0000@example.ru")
+    searched = await graphql('{ patients(search: "Иван\\u0000") { totalCount } }')
+
+    assert (registered["__typename"], registered["field"]) == ("ValidationError", "input.email")
+    assert first_error(searched)["extensions"] == {"code": "VALIDATION", "field": "search"}

@@ -119,11 +119,20 @@ async def test_a_delivery_receipt_marks_the_reminder_delivered_once(
         p=gid("Patient", reminder.patient_id),
     )
 
+    read = await graphql.data(
+        "query($id: ID!) { node(id: $id) { ... on Reminder { status smsSegments } } }",
+        id=gid("Reminder", reminder.id),
+    )
+
     assert (first.json()["applied"], repeated.json()["applied"]) == (True, False)
     async with db.session() as session:
         found = await session.get(Reminder, reminder.id, populate_existing=True)
     assert found is not None
     assert found.status is ReminderStatus.DELIVERED
+    # The courier counted the parts of the text it sent.
+    assert found.sms_segments is not None
+    assert found.sms_segments >= 1
+    assert read["node"] == {"status": "DELIVERED", "smsSegments": found.sms_segments}
     assert [edge["node"]["outcome"] for edge in events["informingEvents"]["edges"]] == [
         InformingOutcome.DELIVERED.name,
         InformingOutcome.SENT.name,
