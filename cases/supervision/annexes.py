@@ -52,8 +52,8 @@ _COLUMNS: Final = (
     "remark",
 )
 _CODE: Final = re.compile(r"[A-Z][0-9]{2}(\.[0-9]{1,2})?")
-_MAX_CONDITION: Final = 200
-_MAX_REMARK: Final = 300
+MAX_CONDITION: Final = 200
+MAX_REMARK: Final = 300
 
 
 def parse_codes(text: str) -> tuple[tuple[str, str], ...]:
@@ -187,10 +187,10 @@ def parse_rule_row(row: dict[str, str | None], where: str, source: str = "") -> 
                 f"specialty {values['specialty']!r} is not one of {', '.join(SPECIALTIES)}"
             )
         parse_codes(values["icd10"])
-        if not values["condition"] or len(values["condition"]) > _MAX_CONDITION:
-            raise ValueError(f"condition must be 1..{_MAX_CONDITION} characters")
-        if len(values["remark"]) > _MAX_REMARK:
-            raise ValueError(f"remark must be at most {_MAX_REMARK} characters")
+        if not values["condition"] or len(values["condition"]) > MAX_CONDITION:
+            raise ValueError(f"condition must be 1..{MAX_CONDITION} characters")
+        if len(values["remark"]) > MAX_REMARK:
+            raise ValueError(f"remark must be at most {MAX_REMARK} characters")
         return RuleRow(
             annex=annex,
             row=number,

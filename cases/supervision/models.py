@@ -65,6 +65,23 @@ class SupervisionCase(SQLModel, table=True):
     opened_on: date
     visits_per_year: int
     plan_below_minimum: bool = False
+    # The supervising specialty, the schedule in force and what set it (`PlanSource`), and the
+    # row of the rules table it came from, if any.
+    specialty: str = Field(
+        default="therapist", max_length=40, sa_column_kwargs={"server_default": "therapist"}
+    )
+    schedule: str = Field(
+        default="per_year:1", max_length=100, sa_column_kwargs={"server_default": "per_year:1"}
+    )
+    plan_source: str = Field(
+        default="rule", max_length=20, sa_column_kwargs={"server_default": "rule"}
+    )
+    rule_id: int | None = Field(default=None, foreign_key="supervision_rule.id", sa_type=ID)
+    # The date of diagnosis or of the hospital's discharge summary, whether supervision began
+    # more than 3 working days after it (168н п. 4), and when a fixed duration runs out.
+    diagnosed_on: date | None = None
+    opened_late: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    review_on: date | None = None
     representative_id: int | None = Field(default=None, foreign_key="representative.id", sa_type=ID)
     status: CaseStatus = Field(
         default=CaseStatus.ACTIVE, sa_type=enum_column(CaseStatus, "case_status")
@@ -120,13 +137,21 @@ class Visit(SQLModel, table=True):
 
 
 class SupervisionRule(SQLModel, table=True):
-    """Minimum visits per year by ICD-10 prefix, with where the row came from."""
+    """A row of the rules table: one of Order 168н's (its annex and row) or a region's own (no
+    annex, its own source). Which codes it covers for which supervising specialty, the schedule
+    and duration of supervision (`cases.supervision.schedule` reads them), and why."""
 
     __tablename__ = "supervision_rule"
+    __table_args__ = (sa.UniqueConstraint("annex", "row"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=ID)
-    icd10_prefix: str = Field(max_length=8, unique=True)
-    min_visits_per_year: int
-    specialty: str = Field(max_length=100)
-    source: str = Field(max_length=300)
-    verified: bool = False
+    annex: int | None = None
+    row: int | None = None
+    specialty: str = Field(max_length=40)
+    icd10: str = Field(max_length=300)
+    condition: str = Field(max_length=200)
+    schedule: str = Field(max_length=100)
+    duration: str = Field(max_length=100)
+    remark: str = Field(default="", max_length=300)
+    source: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

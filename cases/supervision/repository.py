@@ -296,19 +296,19 @@ class SupervisionRuleRepository(Repository[SupervisionRule]):
     model = SupervisionRule
 
     async def all(self) -> Sequence[SupervisionRule]:
+        """The order's rows by annex and row, then the region's in the order they were added."""
         rules: Sequence[SupervisionRule] = await self.scalars(
-            sa.select(SupervisionRule).order_by(col(SupervisionRule.icd10_prefix))
+            sa.select(SupervisionRule).order_by(
+                col(SupervisionRule.annex).is_(None),
+                col(SupervisionRule.annex),
+                col(SupervisionRule.row),
+                col(SupervisionRule.id),
+            )
         )
         return rules
 
-    async def by_prefix(self, prefix: str) -> SupervisionRule | None:
-        found: SupervisionRule | None = await self.scalar(
-            sa.select(SupervisionRule).where(col(SupervisionRule.icd10_prefix) == prefix)
-        )
-        return found
-
     async def add_missing(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows from the shipped table whose prefix is not stored (admin edits stay)."""
+        """Insert the order's rows the table lacks (by annex and row); stored rows stay."""
         if rows:
             await self.execute(
                 insert_ignoring_duplicates(self.session, SupervisionRule).values(list(rows))

@@ -1,214 +1,163 @@
-"""The supervision rules table: the shipped CSV, matching a diagnosis, and its edits."""
+"""The rules table in the database: Order 168н's rows, loaded from the annexes' CSV, and a
+region's own rows, added by an administrator and audited. The order's rows are never edited;
+a region that needs another plan for a code adds its own row, and the stricter row applies
+(`cases.supervision.annexes.match_rule`)."""
 
 from __future__ import annotations
 
-import csv
-import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cases.audit.service import AuditLog, changes_between, snapshot
 from cases.kit.actor import Actor
+from cases.kit.checks import validated
 from cases.kit.errors import ValidationFailed
-from cases.supervision.models import (
-    SupervisionRule,
+from cases.kit.validation import normalize_icd10
+from cases.supervision.annexes import (
+    MAX_CONDITION,
+    MAX_REMARK,
+    SPECIALTIES,
+    RuleRow,
+    covers,
+    load_order_rows,
+    parse_codes,
+    parse_rule_row,
 )
-from cases.supervision.repository import (
-    SupervisionRuleRepository,
-)
-from cases.supervision.schedule import MAX_VISITS_PER_YEAR, check_visits_per_year
+from cases.supervision.models import SupervisionRule
+from cases.supervision.repository import SupervisionRuleRepository
+from cases.supervision.schedule import parse_duration, parse_schedule
+
+RULE_FIELDS = [
+    "annex",
+    "row",
+    "specialty",
+    "icd10",
+    "condition",
+    "schedule",
+    "duration",
+    "remark",
+    "source",
+]
+_MAX_SOURCE = 300
+
+
+def _values(rule: RuleRow) -> dict[str, Any]:
+    return {
+        "annex": rule.annex,
+        "row": rule.row,
+        "specialty": rule.specialty,
+        "icd10": rule.icd10,
+        "condition": rule.condition,
+        "schedule": str(rule.schedule),
+        "duration": str(rule.duration),
+        "remark": rule.remark,
+        "source": rule.source or rule.cited,
+    }
+
+
+def rule_row(stored: SupervisionRule) -> RuleRow:
+    """A stored row as the domain reads it (its schedule and duration parsed)."""
+    return parse_rule_row(
+        {
+            "annex": "" if stored.annex is None else str(stored.annex),
+            "row": "" if stored.row is None else str(stored.row),
+            "specialty": stored.specialty,
+            "icd10": stored.icd10,
+            "condition": stored.condition,
+            "schedule": stored.schedule,
+            "duration": stored.duration,
+            "remark": stored.remark,
+        },
+        f"supervision_rule {stored.id}",
+        source=stored.source,
+    )
 
 
 class SupervisionRuleService:
-    """The rules table: shipped as data, loaded into the database, editable by an administrator."""
-
     def __init__(self, session: AsyncSession) -> None:
         self.rules = SupervisionRuleRepository.from_session(session)
         self.audit = AuditLog(session)
 
     async def load_shipped(self) -> None:
-        await self.rules.add_missing(
-            [
-                {
-                    "icd10_prefix": row.icd10_prefix,
-                    "min_visits_per_year": row.min_visits_per_year,
-                    "specialty": row.specialty,
-                    "source": row.source,
-                    "verified": row.verified,
-                }
-                for row in load_supervision_rules()
-            ]
-        )
+        """Add the order's rows the table lacks (all 102 on a new database)."""
+        await self.rules.add_missing([_values(rule) for rule in load_order_rows()])
 
     async def all(self) -> Sequence[SupervisionRule]:
         return await self.rules.all()
 
-    async def upsert(
+    async def matching(
+        self, icd10: str | None = None, specialty: str | None = None
+    ) -> list[SupervisionRule]:
+        """The rows that cover a code (any specialty's, or one's), in the table's order."""
+        code = validated(lambda: normalize_icd10(icd10, "icd10")) if icd10 else None
+        return [
+            stored
+            for stored in await self.rules.all()
+            if (code is None or covers(rule_row(stored).ranges, code))
+            and (specialty is None or stored.specialty == specialty)
+        ]
+
+    async def add_regional(
         self,
         actor: Actor,
         *,
-        icd10_prefix: str,
-        min_visits_per_year: int,
         specialty: str,
+        icd10: str,
+        condition: str,
+        schedule: str,
+        duration: str,
+        remark: str,
         source: str,
-        verified: bool,
     ) -> SupervisionRule:
-        prefix = icd10_prefix.strip().upper()
-        if not RULE_PREFIX.fullmatch(prefix):
-            raise ValidationFailed(
-                "must be an ICD-10 code or its first characters, e.g. I10", field="icd10_prefix"
-            )
-        if not 1 <= min_visits_per_year <= 52:
-            raise ValidationFailed("must be between 1 and 52", field="min_visits_per_year")
-        if not specialty.strip():
-            raise ValidationFailed("must not be empty", field="specialty")
-        if verified and "168н" not in source:
-            raise ValidationFailed(
-                "only a row read from the text of Order 168н may be verified; cite it in source",
-                field="verified",
-            )
-        rule = await self.rules.by_prefix(prefix)
-        before = snapshot(rule, RULE_FIELDS) if rule else {}
-        if rule is None:
-            rule = SupervisionRule(
-                icd10_prefix=prefix, min_visits_per_year=1, specialty="", source=""
-            )
-        rule.min_visits_per_year, rule.specialty = min_visits_per_year, specialty.strip()[:100]
-        rule.source, rule.verified = source.strip()[:300], verified
-        await self.rules.add(rule)
+        """A region's own row: it names its source (a regional order, a decision), and is kept
+        beside the order's rows, which it never changes."""
+        checks: list[tuple[str, Callable[[], object]]] = [
+            ("specialty", lambda: _one_of(specialty.strip(), SPECIALTIES)),
+            ("icd10", lambda: parse_codes(icd10)),
+            ("condition", lambda: _text(condition, MAX_CONDITION, required=True)),
+            ("schedule", lambda: parse_schedule(schedule.strip())),
+            ("duration", lambda: parse_duration(duration.strip())),
+            ("remark", lambda: _text(remark, MAX_REMARK, required=False)),
+            ("source", lambda: _text(source, _MAX_SOURCE, required=True)),
+        ]
+        for field, check in checks:
+            try:
+                check()
+            except ValueError as error:
+                raise ValidationFailed(str(error), field=field) from None
+        parsed = parse_rule_row(
+            {
+                "annex": "",
+                "row": "",
+                "specialty": specialty,
+                "icd10": icd10,
+                "condition": condition,
+                "schedule": schedule,
+                "duration": duration,
+                "remark": remark,
+            },
+            "the row",
+            source=source.strip(),
+        )
+        stored = SupervisionRule(**_values(parsed))
+        await self.rules.add(stored)
         await self.audit.record(
             actor,
-            "supervision_rule.upsert",
-            rule,
-            changes_between(before, snapshot(rule, RULE_FIELDS)),
+            "supervision_rule.add",
+            stored,
+            changes_between({}, snapshot(stored, RULE_FIELDS)),
         )
-        return rule
+        return stored
 
 
-RULE_PREFIX = re.compile(r"[A-Z][0-9]{0,2}(\.[0-9]{1,2})?")
+def _one_of(value: str, allowed: Sequence[str]) -> None:
+    if value not in allowed:
+        raise ValueError(f"must be one of {', '.join(allowed)}")
 
 
-RULE_FIELDS = ["icd10_prefix", "min_visits_per_year", "specialty", "source", "verified"]
-
-
-SUPERVISION_RULES_PATH: Final = Path(__file__).parent / "data" / "supervision_rules.csv"
-
-
-_RULE_COLUMNS: Final = ("icd10_prefix", "min_visits_per_year", "specialty", "source", "verified")
-
-
-_ICD10_PREFIX: Final = re.compile(r"^[A-Z][0-9]{2}(\.[0-9]{1,2})?$")
-
-
-# Column sizes of the supervision_rule table, so a loaded row always fits.
-_MAX_SPECIALTY: Final = 100
-
-
-_MAX_SOURCE: Final = 300
-
-
-@dataclass(frozen=True)
-class SupervisionRuleRow:
-    """A rules-table row: ICD-10 prefix, minimum visits per year and supervising specialty."""
-
-    icd10_prefix: str
-    min_visits_per_year: int
-    specialty: str
-    source: str
-    # True only for rows read from the official text of Order 168н.
-    verified: bool
-
-
-def match_rule(icd10: str, rules: Sequence[SupervisionRuleRow]) -> SupervisionRuleRow | None:
-    """The rule with the longest ICD-10 prefix that `icd10` starts with, or None."""
-    code = icd10.strip().upper()
-    best: SupervisionRuleRow | None = None
-    for rule in rules:
-        if code.startswith(rule.icd10_prefix) and (
-            best is None or len(rule.icd10_prefix) > len(best.icd10_prefix)
-        ):
-            best = rule
-    return best
-
-
-def resolve_visits_per_year(
-    clinic_plan: int | None, rule: SupervisionRuleRow | None, default: int
-) -> tuple[int, bool]:
-    """(visits per year, below_minimum): the clinic's plan, else the rule's minimum, else `default`.
-
-    A clinic plan below the rule's minimum is accepted; the flag says so.
-    """
-    if clinic_plan is not None:
-        check_visits_per_year(clinic_plan)
-        below_minimum = rule is not None and clinic_plan < rule.min_visits_per_year
-        return clinic_plan, below_minimum
-    if rule is not None:
-        return rule.min_visits_per_year, False
-    check_visits_per_year(default)
-    return default, False
-
-
-def _parse_rule(row: dict[str, str | None], where: str) -> SupervisionRuleRow:
-    values = {column: (row.get(column) or "").strip() for column in _RULE_COLUMNS}
-    if None in row:
-        raise ValueError(f"{where}: more fields than the {len(_RULE_COLUMNS)} columns")
-    prefix = values["icd10_prefix"]
-    if not _ICD10_PREFIX.match(prefix):
-        raise ValueError(
-            f"{where}: icd10_prefix {prefix!r} is not a letter, two digits and an optional .subcode"
-        )
-    try:
-        minimum = int(values["min_visits_per_year"])
-    except ValueError:
-        raise ValueError(
-            f"{where}: min_visits_per_year {values['min_visits_per_year']!r} is not a whole number"
-        ) from None
-    if not 1 <= minimum <= MAX_VISITS_PER_YEAR:
-        raise ValueError(
-            f"{where}: min_visits_per_year must be between 1 and {MAX_VISITS_PER_YEAR}, got {minimum}"
-        )
-    specialty, source = values["specialty"], values["source"]
-    if not specialty or len(specialty) > _MAX_SPECIALTY:
-        raise ValueError(f"{where}: specialty must be 1..{_MAX_SPECIALTY} characters")
-    if not source or len(source) > _MAX_SOURCE:
-        raise ValueError(f"{where}: source must be 1..{_MAX_SOURCE} characters")
-    if values["verified"] not in ("true", "false"):
-        raise ValueError(f"{where}: verified must be 'true' or 'false', got {values['verified']!r}")
-    return SupervisionRuleRow(
-        icd10_prefix=prefix,
-        min_visits_per_year=minimum,
-        specialty=specialty,
-        source=source,
-        verified=values["verified"] == "true",
-    )
-
-
-def load_supervision_rules(path: Path | None = None) -> list[SupervisionRuleRow]:
-    """Read and validate the rules table (by default the one shipped in `cases/supervision/data`).
-
-    Raises ValueError naming the file and line of the first bad row.
-    """
-    path = path or SUPERVISION_RULES_PATH
-    rules: list[SupervisionRuleRow] = []
-    seen: dict[str, int] = {}
-    with path.open(encoding="utf-8", newline="") as file:
-        reader = csv.DictReader(file)
-        if tuple(reader.fieldnames or ()) != _RULE_COLUMNS:
-            raise ValueError(
-                f"{path.name} line 1: header must be {','.join(_RULE_COLUMNS)}, "
-                f"got {','.join(reader.fieldnames or ())}"
-            )
-        for row in reader:
-            where = f"{path.name} line {reader.line_num}"
-            rule = _parse_rule(row, where)
-            if rule.icd10_prefix in seen:
-                raise ValueError(
-                    f"{where}: icd10_prefix {rule.icd10_prefix} repeats line {seen[rule.icd10_prefix]}"
-                )
-            seen[rule.icd10_prefix] = reader.line_num
-            rules.append(rule)
-    return rules
+def _text(value: str, most: int, *, required: bool) -> None:
+    clean = value.strip()
+    if (required and not clean) or len(clean) > most or not clean.isprintable():
+        raise ValueError(f"must be {'1' if required else '0'}-{most} printable characters")

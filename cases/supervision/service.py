@@ -32,6 +32,8 @@ from cases.reminders.policy import (
     reminders_for_visit,
 )
 from cases.reminders.repository import ReminderRepository
+from cases.supervision.annexes import SPECIALTIES, Plan, PlanSource, resolve_plan
+from cases.supervision.calendar import opened_late
 from cases.supervision.models import (
     CaseSource,
     CaseStatus,
@@ -49,11 +51,8 @@ from cases.supervision.repository import (
     VisitFilter,
     VisitQueries,
 )
-from cases.supervision.rules import (
-    SupervisionRuleRow,
-    match_rule,
-    resolve_visits_per_year,
-)
+from cases.supervision.rules import rule_row
+from cases.supervision.schedule import MAX_VISITS_PER_YEAR, Schedule
 from cases.worklist.models import WorkItemKind
 from cases.worklist.policy import work_item_row
 from cases.worklist.repository import WorkItemRepository, WorklistRepository
@@ -68,6 +67,13 @@ CASE_FIELDS = [
     "opened_on",
     "visits_per_year",
     "plan_below_minimum",
+    "specialty",
+    "schedule",
+    "plan_source",
+    "rule_id",
+    "diagnosed_on",
+    "opened_late",
+    "review_on",
     "representative_id",
     "status",
     "closed_on",
@@ -129,17 +135,40 @@ class SupervisionService:
     def visit_page_query(self, filter: VisitFilter, request: PageRequest) -> PageQuery:
         return PageQuery(self.visits.listing(filter), self.visits.ordering(), request)
 
-    async def rules_table(self) -> list[SupervisionRuleRow]:
-        return [
-            SupervisionRuleRow(
-                icd10_prefix=row.icd10_prefix,
-                min_visits_per_year=row.min_visits_per_year,
-                specialty=row.specialty,
-                source=row.source,
-                verified=row.verified,
-            )
-            for row in await self.rule_rows.all()
-        ]
+    async def plan_for(
+        self, code: str, specialty: str | None, clinic_plan: int | None
+    ) -> tuple[Plan, int | None]:
+        """The plan a case of `code` gets under `specialty` (None: the therapist's, or the row
+        that covers the code), with the clinic's own number of visits a year if it sent one;
+        and the id of the row it came from."""
+        if specialty is not None and specialty not in SPECIALTIES:
+            raise ValidationFailed(f"must be one of {', '.join(SPECIALTIES)}", field="specialty")
+        stored = await self.rule_rows.all()
+        rows = [rule_row(row) for row in stored]
+        plan = resolve_plan(
+            code,
+            specialty,
+            rows,
+            clinic_plan=None if clinic_plan is None else Schedule.per_year(clinic_plan),
+            region_default=Schedule.per_year(self.rules.default_visits_per_year),
+        )
+        rule_id = next(
+            (row.id for row, read in zip(stored, rows, strict=True) if read is plan.rule), None
+        )
+        return plan, rule_id
+
+    @staticmethod
+    def _apply_plan(case: SupervisionCase, plan: Plan, rule_id: int | None, today: date) -> None:
+        """Record a plan on the case: the schedule, what set it, the row, the visits a year of
+        the phase in force today, and when a fixed duration runs out."""
+        per_year = plan.schedule.frequency_on(case.opened_on, max(today, case.opened_on))
+        case.visits_per_year = max(1, min(MAX_VISITS_PER_YEAR, round(per_year.visits_per_year)))
+        case.schedule = str(plan.schedule)
+        case.plan_source = plan.source.value
+        case.rule_id = rule_id
+        case.specialty = plan.specialty
+        case.plan_below_minimum = plan.below_minimum
+        case.review_on = plan.rule.duration.review_on(case.opened_on) if plan.rule else None
 
     async def _representative(
         self, representative_id: int, patient: Patient, field_name: str
@@ -167,6 +196,8 @@ class SupervisionService:
         visits_per_year: int | None = None,
         representative_id: int | None = None,
         source: CaseSource = CaseSource.MANUAL,
+        specialty: str | None = None,
+        diagnosed_on: date | None = None,
         today: date | None = None,
     ) -> SupervisionCase:
         today = today or self.rules.today()
@@ -181,23 +212,27 @@ class SupervisionService:
             raise ValidationFailed("must not be in the future", field="opened_on")
         if visits_per_year is not None and not 1 <= visits_per_year <= 52:
             raise ValidationFailed("must be between 1 and 52", field="visits_per_year")
+        if diagnosed_on is not None:
+            plausible(diagnosed_on, "diagnosed_on")
+            if diagnosed_on > opened_on:
+                raise ValidationFailed("must not be after the opening date", field="diagnosed_on")
         if representative_id is not None:
             await self._representative(representative_id, patient, "representative_id")
-        rule = match_rule(code, await self.rules_table())
-        frequency, below_minimum = resolve_visits_per_year(
-            visits_per_year, rule, self.rules.default_visits_per_year
-        )
+        plan, rule_id = await self.plan_for(code, specialty, visits_per_year)
         case = SupervisionCase(
             patient_id=patient_id,
             icd10=code,
             clinic_id=clinic_id,
             physician_name=(physician_name or "").strip() or None,
             opened_on=opened_on,
-            visits_per_year=frequency,
-            plan_below_minimum=below_minimum,
+            visits_per_year=1,
+            diagnosed_on=diagnosed_on,
+            opened_late=opened_late(diagnosed_on, opened_on),
             representative_id=representative_id,
             source=source,
         )
+        self._apply_plan(case, plan, rule_id, today)
+        frequency = case.visits_per_year
         await self.cases.add(case)
         await self.audit.record(
             actor, "case.open", case, changes_between({}, snapshot(case, CASE_FIELDS))
@@ -272,6 +307,7 @@ class SupervisionService:
         icd10: str | None = None,
         physician_name: str | None = None,
         visits_per_year: int | None = None,
+        specialty: str | None = None,
     ) -> SupervisionCase:
         case = await self.get(case_id)
         check_version(case, version, "case")
@@ -282,13 +318,17 @@ class SupervisionService:
             case.icd10 = validated(lambda: normalize_icd10(icd10))
         if physician_name is not None:
             case.physician_name = physician_name.strip() or None
-        if visits_per_year is not None or icd10 is not None:
+        if visits_per_year is not None or icd10 is not None or specialty is not None:
             if visits_per_year is not None and not 1 <= visits_per_year <= 52:
                 raise ValidationFailed("must be between 1 and 52", field="visits_per_year")
-            rule = match_rule(case.icd10, await self.rules_table())
-            case.visits_per_year, case.plan_below_minimum = resolve_visits_per_year(
-                visits_per_year or case.visits_per_year, rule, self.rules.default_visits_per_year
+            # The clinic's own number stays the clinic's until it sends another.
+            clinic_plan = visits_per_year
+            if clinic_plan is None and case.plan_source == PlanSource.CLINIC.value:
+                clinic_plan = case.visits_per_year
+            plan, rule_id = await self.plan_for(
+                case.icd10, specialty or case.specialty, clinic_plan
             )
+            self._apply_plan(case, plan, rule_id, self.rules.today())
         after = snapshot(case, CASE_FIELDS)
         if after != before:
             case.updated_at = utcnow()

@@ -24,7 +24,7 @@ from cases.registry.models import Insurer, MedicalOrganization, Representative
 from cases.registry.repository import DESKS_OF_REPRESENTATIVE
 from cases.reminders.models import InformingEvent, Reminder
 from cases.reminders.repository import INFORMING_EVENTS_OF_PATIENT, REMINDERS_OF_PATIENT
-from cases.supervision.models import SupervisionCase, Visit
+from cases.supervision.models import SupervisionCase, SupervisionRule, Visit
 from cases.supervision.repository import CASES_OF_PATIENT, PLANNED_VISITS_OF_CASE, VISITS_OF_CASE
 from cases.worklist.models import ContactAttempt, WorkItem
 from cases.worklist.repository import CONTACTS_OF_PATIENT
@@ -85,6 +85,7 @@ SOURCES: Final[Mapping[str, Source]] = {
     "informing_event": ById(InformingEvent),
     "appeal": ById(Appeal),
     "examination": ById(QualityExamination),
+    "supervision_rule": ById(SupervisionRule),
     "cases_of_patient": FirstN(CASES_OF_PATIENT),
     "case_count_of_patient": CountOf(CASES_OF_PATIENT),
     "visits_of_case": FirstN(VISITS_OF_CASE),

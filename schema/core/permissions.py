@@ -116,7 +116,7 @@ OPERATIONS: Mapping[str, Allow] = {
     "Mutation.logContactAttempt": representatives() | SUPERVISORS,
     "Mutation.startWorkItem": representatives() | SUPERVISORS,
     "Mutation.resolveWorkItem": representatives() | SUPERVISORS,
-    "Mutation.updateSupervisionRule": ADMINS,
+    "Mutation.addSupervisionRule": ADMINS,
     # Reminders: the outbox and how patients were informed.
     "Query.reminders": READERS,
     "Query.informingEvents": READERS,

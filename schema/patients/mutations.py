@@ -60,7 +60,7 @@ class PatientsMutation:
                 postal_address=input.postal_address,
                 time_zone=input.time_zone,
                 attached_clinic_id=optional_row_id(
-                    input.attached_clinic_id, "MedicalOrganization", "attachedClinicId"
+                    input.attached_clinic_id, "MedicalOrganization", "attached_clinic_id"
                 ),
             )
             return await PatientService(c.session, c.rules).register(c.actor, draft)

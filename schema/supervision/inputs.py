@@ -55,6 +55,14 @@ class OpenCaseInput:
     )
     representative_id: relay.GlobalID | None = None
     source: CaseSource = CaseSource.MANUAL
+    specialty: str | None = strawberry.field(
+        default=None,
+        description="The supervising specialty (e.g. cardiologist); default: the therapist's, or "
+        "the specialty of the row that covers the code.",
+    )
+    diagnosed_on: date | None = strawberry.field(
+        default=None, description="The date of diagnosis or of the hospital's discharge summary."
+    )
 
 
 @strawberry.input
@@ -64,6 +72,7 @@ class UpdateCaseInput:
     icd10: str | None = None
     physician_name: str | None = None
     visits_per_year: int | None = None
+    specialty: str | None = None
 
 
 @strawberry.input
@@ -106,8 +115,12 @@ class RecordVisitInput:
 
 @strawberry.input
 class SupervisionRuleInput:
-    icd10_prefix: str
-    min_visits_per_year: int
     specialty: str
-    source: str
-    verified: bool = False
+    icd10: str = strawberry.field(description="Codes and ranges, e.g. I20-I25;Z95.1.")
+    condition: str
+    schedule: str = strawberry.field(
+        description="e.g. per_year:2 or phases:every_months:3@12;every_months:6."
+    )
+    duration: str = strawberry.field(description="e.g. lifelong or months:12.")
+    source: str = strawberry.field(description="The region's own source: its order or decision.")
+    remark: str = ""

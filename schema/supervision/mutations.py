@@ -87,9 +87,9 @@ RecordVisitResult = Annotated[
     Visit | ValidationError | NotFoundError | ConflictError | InvalidStateError,
     strawberry.union("RecordVisitResult"),
 ]
-UpdateSupervisionRuleResult = Annotated[
-    SupervisionRule | ValidationError | ConflictError,
-    strawberry.union("UpdateSupervisionRuleResult"),
+AddSupervisionRuleResult = Annotated[
+    SupervisionRule | ValidationError,
+    strawberry.union("AddSupervisionRuleResult"),
 ]
 
 
@@ -107,8 +107,10 @@ class SupervisionMutation:
                 opened_on=input.opened_on,
                 physician_name=input.physician_name,
                 visits_per_year=input.visits_per_year,
+                specialty=input.specialty,
+                diagnosed_on=input.diagnosed_on,
                 representative_id=optional_row_id(
-                    input.representative_id, "Representative", "representativeId"
+                    input.representative_id, "Representative", "representative_id"
                 ),
                 source=input.source,
             ),
@@ -126,6 +128,7 @@ class SupervisionMutation:
                 icd10=input.icd10,
                 physician_name=input.physician_name,
                 visits_per_year=input.visits_per_year,
+                specialty=input.specialty,
             ),
             SupervisionCase.from_model,
         )
@@ -249,19 +252,24 @@ class SupervisionMutation:
             items.append(RecordVisitsItem(index=index, external_id=item.external_id, result=result))
         return items
 
-    @strawberry.mutation(description="Administrators only: add or change a row of the rules table.")
-    async def update_supervision_rule(
+    @strawberry.mutation(
+        description="Administrators only: add a region's own row to the rules table (the order's "
+        "rows are never edited; where both cover a code, the stricter applies)."
+    )
+    async def add_supervision_rule(
         self, info: Info, input: SupervisionRuleInput
-    ) -> UpdateSupervisionRuleResult:
+    ) -> AddSupervisionRuleResult:
         return await mutate(
             info,
-            lambda c: SupervisionRuleService(c.session).upsert(
+            lambda c: SupervisionRuleService(c.session).add_regional(
                 c.actor,
-                icd10_prefix=input.icd10_prefix,
-                min_visits_per_year=input.min_visits_per_year,
                 specialty=input.specialty,
+                icd10=input.icd10,
+                condition=input.condition,
+                schedule=input.schedule,
+                duration=input.duration,
+                remark=input.remark,
                 source=input.source,
-                verified=input.verified,
             ),
             SupervisionRule.from_model,
         )

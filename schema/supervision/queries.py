@@ -82,17 +82,13 @@ class SupervisionQuery:
         )
         return Connection.listed(info, query, Visit.from_model)
 
-    @strawberry.field(description="The rules table: minimum visits per year by ICD-10 prefix.")
+    @strawberry.field(
+        description="The rules table: the order's rows by annex and row, then the region's; "
+        "`icd10` keeps the rows that cover a code, `specialty` those of one specialty."
+    )
     async def supervision_rules(
-        self, info: Info, icd10_prefix: str | None = None
+        self, info: Info, icd10: str | None = None, specialty: str | None = None
     ) -> Connection[SupervisionRule]:
-        rows = await SupervisionRuleService(info.context.session).all()
-        if icd10_prefix:
-            wanted = icd10_prefix.strip().upper()
-            rows = [
-                row
-                for row in rows
-                if row.icd10_prefix.startswith(wanted) or wanted.startswith(row.icd10_prefix)
-            ]
-        page = nested_page(rows, len(rows), ["icd10_prefix"])
-        return Connection.of(page, SupervisionRule.from_model, lambda: constant_count(len(rows)))
+        stored = await SupervisionRuleService(info.context.session).matching(icd10, specialty)
+        page = nested_page(stored, len(stored), ["id"])
+        return Connection.of(page, SupervisionRule.from_model, lambda: constant_count(len(stored)))

@@ -10,6 +10,7 @@ from sqlmodel import SQLModel
 from strawberry import relay
 
 from cases.supervision import models as supervision_models
+from cases.supervision.annexes import PlanSource
 from schema.core.objects import ModelNode, ModelObject
 from schema.core.relations import connection, lazy, one
 from schema.core.relay import Connection
@@ -19,6 +20,8 @@ from schema.registry.types import MedicalOrganization, Representative
 if TYPE_CHECKING:
     from schema.appeals.types import QualityExamination
 LazyQualityExamination = Annotated["QualityExamination", strawberry.lazy("schema.appeals.types")]
+
+strawberry.enum(PlanSource)
 
 for _enum in (
     supervision_models.CaseStatus,
@@ -43,6 +46,24 @@ class SupervisionCase(ModelNode):
     plan_below_minimum: bool = strawberry.field(
         description="The clinic's plan has fewer visits than the rules table's minimum."
     )
+    specialty: str = strawberry.field(description="The supervising specialty.")
+    schedule: str = strawberry.field(
+        description="The schedule in force, as the rules table writes it."
+    )
+    plan_source: PlanSource = strawberry.field(
+        description="What set the schedule: the rules table's row, the clinic's plan, or the "
+        "region's default (no row, or a row that sets no number)."
+    )
+    diagnosed_on: date | None = strawberry.field(
+        description="The date of diagnosis or of the hospital's discharge summary."
+    )
+    opened_late: bool = strawberry.field(
+        description="Supervision began more than 3 working days after the diagnosis (168н п. 4)."
+    )
+    review_on: date | None = strawberry.field(
+        description="When the duration the rule sets runs out: the representative reviews the case."
+    )
+    rule_id: strawberry.Private[int | None]
     status: supervision_models.CaseStatus
     closed_on: date | None
     close_reason: supervision_models.CloseReason | None
@@ -55,6 +76,13 @@ class SupervisionCase(ModelNode):
     patient: Patient = one("patient", "patient_id", lambda: Patient)
 
     clinic: MedicalOrganization = one("clinic", "clinic_id", lambda: MedicalOrganization)
+
+    rule: SupervisionRule | None = one(
+        "supervision_rule",
+        "rule_id",
+        lambda: SupervisionRule,
+        description="The row of the rules table the plan came from (null: none covers the code).",
+    )
 
     representative: Representative | None = one(
         "representative", "representative_id", lambda: Representative
@@ -102,11 +130,19 @@ class Visit(ModelNode):
 
 @strawberry.type
 class SupervisionRule(ModelObject):
-    """Minimum visits per year for an ICD-10 prefix, with where the row came from."""
+    """A row of the rules table: one of Order 168н's annexes' rows, or a region's own."""
 
     model: ClassVar[type[SQLModel]] = supervision_models.SupervisionRule
-    icd10_prefix: str
-    min_visits_per_year: int
-    specialty: str
-    source: str
-    verified: bool = strawberry.field(description="Read from the official text of Order 168н.")
+    annex: int | None = strawberry.field(description="The order's annex; null for a region's row.")
+    row: int | None
+    specialty: str = strawberry.field(description="The supervising specialty, e.g. cardiologist.")
+    icd10: str = strawberry.field(description="The codes it covers, e.g. I20-I25;Z95.1.")
+    condition: str
+    schedule: str = strawberry.field(
+        description="per_year:N, every_months:M, every_years:Y, phases:A@M;B or clinical."
+    )
+    duration: str = strawberry.field(
+        description="lifelong, months:N or years:N (with a qualifier), individual, until_surgery."
+    )
+    remark: str
+    source: str = strawberry.field(description="e.g. Order 168н, annex 2, row 4.")

@@ -50,7 +50,7 @@ class WorklistMutation:
                 case_id=optional_row_id(input.case_id, "SupervisionCase", "case_id"),
                 work_item_id=optional_row_id(input.work_item_id, "WorkItem", "work_item_id"),
                 representative_id=optional_row_id(
-                    input.representative_id, "Representative", "representativeId"
+                    input.representative_id, "Representative", "representative_id"
                 ),
             ),
             ContactAttempt.from_model,

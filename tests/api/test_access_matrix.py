@@ -34,7 +34,7 @@ TENANT_FREE = {
     "Query.insurers",
     "Query.supervisionRules",
     "Mutation.registerInsurer",
-    "Mutation.updateSupervisionRule",
+    "Mutation.addSupervisionRule",
     "Query.clinics",
     "Mutation.registerClinic",
     "Mutation.updateClinic",

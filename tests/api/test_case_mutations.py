@@ -227,31 +227,75 @@ async def test_consent_and_contact_attempts(graphql: GraphQLClient, db: RolledBa
     assert "patient.consent_withdrawn" in await actions(db)
 
 
-async def test_rules_table_is_shipped_unverified_and_editable(graphql: GraphQLClient) -> None:
-    rules = await graphql.data(
-        '{ supervisionRules(icd10Prefix: "I10") { edges { node { icd10Prefix verified source } } } }'
+RULE_FIELDS = "annex row specialty icd10 schedule duration source"
+
+
+async def test_the_rules_table_is_the_orders_annexes_and_a_region_adds_its_own_rows(
+    graphql: GraphQLClient, db: RolledBackDatabase
+) -> None:
+    # given
+    listing = (
+        "query($c: String, $s: String) { supervisionRules(icd10: $c, specialty: $s) {"
+        f" totalCount edges {{ node {{ {RULE_FIELDS} }} }} }} }}"
     )
-    unverifiable = await graphql.data(
-        """mutation { updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: 2, specialty: "терапевт", source: "memory", verified: true}) {
-             __typename ... on UserError { field } } }"""
+    add = (
+        "mutation($i: SupervisionRuleInput!) { addSupervisionRule(input: $i) {"
+        f" __typename ... on SupervisionRule {{ {RULE_FIELDS} }} ... on UserError {{ field }} }} }}"
     )
-    edited = await graphql.data(
-        """mutation { updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: 2, specialty: "терапевт", source: "Приказ 168н, приложение"}) {
-             __typename ... on SupervisionRule { minVisitsPerYear verified } } }"""
+    regional = {
+        "specialty": "therapist",
+        "icd10": "I11",
+        "condition": "Гипертензивная болезнь сердца",
+        "schedule": "per_year:2",
+        "duration": "lifelong",
+        "source": "Приказ министерства здравоохранения края № 01-05/123",
+    }
+
+    # when
+    everything = await graphql.data(listing)
+    hypertension = await graphql.data(listing, c="I11.9")
+    added = await graphql.data(add, i=regional)
+    refused = await graphql.data(add, i={**regional, "schedule": "twice"})
+    with_regional = await graphql.data(listing, c="I11.9", s="therapist")
+    trail = await graphql.data(
+        '{ auditEvents(filter: {action: "supervision_rule.add"}) { totalCount } }'
     )
 
-    shipped = [edge["node"] for edge in rules["supervisionRules"]["edges"]]
-    assert [rule["icd10Prefix"] for rule in shipped] == ["I10"]
-    assert shipped[0]["verified"] is False
-    assert unverifiable["updateSupervisionRule"] == {
-        "__typename": "ValidationError",
-        "field": "input.verified",
-    }
-    assert edited["updateSupervisionRule"] == {
-        "__typename": "SupervisionRule",
-        "minVisitsPerYear": 2,
-        "verified": False,
-    }
+    # then
+    assert everything["supervisionRules"]["totalCount"] == 102
+    assert [edge["node"] for edge in hypertension["supervisionRules"]["edges"]] == [
+        {
+            "annex": 1,
+            "row": 1,
+            "specialty": "therapist",
+            "icd10": "I10-I15",
+            "schedule": "per_year:1",
+            "duration": "lifelong",
+            "source": "Order 168н, annex 1, row 1",
+        },
+        {
+            "annex": 2,
+            "row": 2,
+            "specialty": "cardiologist",
+            "icd10": "I10-I15",
+            "schedule": "per_year:2",
+            "duration": "lifelong",
+            "source": "Order 168н, annex 2, row 2",
+        },
+    ]
+    assert added["addSupervisionRule"]["annex"] is None
+    assert (
+        refused["addSupervisionRule"]["__typename"],
+        refused["addSupervisionRule"]["field"],
+    ) == (
+        "ValidationError",
+        "input.schedule",
+    )
+    assert [edge["node"]["annex"] for edge in with_regional["supervisionRules"]["edges"]] == [
+        1,
+        None,
+    ]
+    assert trail["auditEvents"]["totalCount"] == 1
 
 
 async def test_patients_order_and_filters(graphql: GraphQLClient, db: RolledBackDatabase) -> None:

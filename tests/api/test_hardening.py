@@ -55,8 +55,8 @@ async def test_a_small_query_costs_well_below_the_limit(graphql: GraphQLClient) 
 
 
 RULE = """
-mutation($minimum: Int!) {
-  updateSupervisionRule(input: {icd10Prefix: "I10", minVisitsPerYear: $minimum, specialty: "терапевт", source: "test"}) {
+mutation($schedule: String!) {
+  addSupervisionRule(input: {specialty: "therapist", icd10: "I10", condition: "АГ", schedule: $schedule, duration: "lifelong", source: "test"}) {
     __typename
   }
 }
@@ -67,11 +67,11 @@ async def test_a_verdict_kept_for_one_caller_does_not_admit_another(
     graphql: GraphQLClient, db: RolledBackDatabase
 ) -> None:
     # given: the administrator's document has passed the fixed rules, and is kept as valid
-    assert "errors" not in await graphql(RULE, minimum=2)
+    assert "errors" not in await graphql(RULE, schedule="per_year:2")
 
     # when: the fund sends the same text
     db.statements.clear()
-    refused = await graphql.as_(FUND)(RULE, minimum=2)
+    refused = await graphql.as_(FUND)(RULE, schedule="per_year:2")
 
     # then: the caller's own rule still runs, before any SQL
     assert refused["errors"][0]["extensions"]["code"] == "PERMISSION_DENIED"

@@ -31,7 +31,6 @@ ERRORS = {
 # the savepoint turns into a conflict.
 RACES = {
     ("setNotificationConsent", "ConflictError"): "two first consents on one channel",
-    ("updateSupervisionRule", "ConflictError"): "two new rows of one ICD-10 prefix",
 }
 
 
@@ -196,10 +195,17 @@ REGISTER_INSURER = (
     f"mutation($i: RegisterInsurerInput!) {{ registerInsurer(input: $i) {{ {RESULT} }} }}"
 )
 UPDATE_RULE = (
-    "mutation($i: SupervisionRuleInput!) { updateSupervisionRule(input: $i) {"
+    "mutation($i: SupervisionRuleInput!) { addSupervisionRule(input: $i) {"
     " __typename ... on UserError { code } } }"
 )
-RULE = {"icd10Prefix": "Z99", "minVisitsPerYear": 2, "specialty": "therapist", "source": "test"}
+RULE = {
+    "specialty": "therapist",
+    "icd10": "Z99",
+    "condition": "test",
+    "schedule": "per_year:2",
+    "duration": "lifelong",
+    "source": "test",
+}
 
 REGISTER_CLINIC = (
     f"mutation($i: RegisterClinicInput!) {{ registerClinic(input: $i) {{ {RESULT} }} }}"
@@ -249,9 +255,9 @@ SPECIFIC: dict[str, dict[str, Provocation]] = {
             "linkRepresentativeLogin", lambda t: {"r": t["otherRepresentative"], "s": t["subject"]}
         ),
     },
-    "updateSupervisionRule": {
+    "addSupervisionRule": {
         "ValidationError": Provocation(
-            UPDATE_RULE, lambda t: {"i": {**RULE, "minVisitsPerYear": 0}}
+            UPDATE_RULE, lambda t: {"i": {**RULE, "schedule": "per_year:0"}}
         ),
     },
     "registerPatient": {
