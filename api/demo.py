@@ -36,6 +36,8 @@ from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Repre
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
 from cases.reminders.outbox import outbox_row
 from cases.reminders.policy import reminder_key
+from cases.supervision.annexes import PlanSource
+from cases.supervision.calendar import opened_late
 from cases.supervision.models import (
     CaseSource,
     CaseStatus,
@@ -45,6 +47,8 @@ from cases.supervision.models import (
     VisitStatus,
 )
 from cases.supervision.policy import DEFAULT_GRACE_DAYS, due_date, window_days
+from cases.supervision.rules import RulesTable, SupervisionRuleService
+from cases.supervision.service import SupervisionService
 from cases.worklist.models import (
     ContactAttempt,
     ContactMethod,
@@ -264,7 +268,17 @@ DIAGNOSES: Final = (
 )
 
 
+# The visits a year clinics plan where they send their own number.
 VISITS_PER_YEAR: Final = ((1, 30), (2, 35), (3, 10), (4, 25))
+DEFAULT_VISITS_PER_YEAR: Final = 1
+# The specialist who supervises some of the cases of a code instead of the therapist.
+SPECIALISTS: Final = {
+    "I10": "cardiologist",
+    "I11.9": "cardiologist",
+    "I25.1": "cardiologist",
+    "I25.2": "cardiologist",
+    "E78.0": "cardiologist",
+}
 
 
 CLOSE_REASONS: Final = (
@@ -491,9 +505,12 @@ async def _seed_reference(
 class _PatientGenerator:
     """Draws patients, cases and visit histories from one random stream, in a fixed order."""
 
-    def __init__(self, rng: random.Random, region: _Region, today: date, now: datetime) -> None:
+    def __init__(
+        self, rng: random.Random, region: _Region, today: date, now: datetime, rules: RulesTable
+    ) -> None:
         self.rng = rng
         self.region = region
+        self.rules = rules
         self.today = today
         self.now = now
         self.enps: set[str] = set()
@@ -629,13 +646,25 @@ class _PatientGenerator:
         doctor_sex = Sex.FEMALE if rng.random() < 0.7 else Sex.MALE
         doctor_last, doctor_first, doctor_middle = _person(rng, doctor_sex)
         changed_on = closed_on or opened_on
+        # The plan follows the rules table: the specialty that supervises, and the clinic's own
+        # number where the order gives none (type 2 diabetes) or, now and then, where it does.
+        specialty = SPECIALISTS.get(icd10) if rng.random() < 0.2 else None
+        clinic_plan = _weighted(rng, VISITS_PER_YEAR) if rng.random() < 0.1 else None
+        plan, rule_id = self.rules.plan(icd10, specialty, clinic_plan, DEFAULT_VISITS_PER_YEAR)
+        if plan.source is PlanSource.REGION_DEFAULT and plan.rule is not None:
+            plan, rule_id = self.rules.plan(
+                icd10, specialty, _weighted(rng, VISITS_PER_YEAR), DEFAULT_VISITS_PER_YEAR
+            )
+        diagnosed_on = opened_on - timedelta(days=rng.choice((1, 2, 3, 5, 8)))
         case = SupervisionCase(
             patient_id=_UNSAVED,
             icd10=icd10,
             clinic_id=clinic.id,
             physician_name=f"{doctor_last} {doctor_first[0]}. {doctor_middle[0]}.",
             opened_on=opened_on,
-            visits_per_year=_weighted(rng, VISITS_PER_YEAR),
+            visits_per_year=1,
+            diagnosed_on=diagnosed_on,
+            opened_late=opened_late(diagnosed_on, opened_on),
             representative_id=rng.choice(owners),
             status=CaseStatus.CLOSED if closed_on else CaseStatus.ACTIVE,
             closed_on=closed_on,
@@ -644,6 +673,7 @@ class _PatientGenerator:
             created_at=self._stamp(opened_on, 10),
             updated_at=self._stamp(changed_on, 10),
         )
+        SupervisionService.apply_plan(case, plan, rule_id, self.today)
         return _CasePlan(case, self._visits(case, clinic, patient, consents, adherence))
 
     def _visits(
@@ -1020,7 +1050,12 @@ async def seed_region(
             await session.commit()
         bar.advance(reference)
 
-        generator = _PatientGenerator(rng, region, today, now)
+        async with session_factory() as session:
+            # The plans follow the rules table: the order's rows, loaded if they are not yet.
+            await SupervisionRuleService(session).load_shipped()
+            await session.commit()
+            rules = await SupervisionRuleService(session).table()
+        generator = _PatientGenerator(rng, region, today, now, rules)
         task = bar.add_task("Patients, cases, visits", total=patients)
         for chunk_start in range(0, patients, PATIENTS_PER_TRANSACTION):
             size = min(PATIENTS_PER_TRANSACTION, patients - chunk_start)

@@ -28,6 +28,10 @@ from api.demo import (
     VISITS_PER_YEAR,
 )
 from cases.kit.validation import enp_check_digit, name_search_key, snils_check_number
+from cases.supervision.annexes import Plan, PlanSource
+from cases.supervision.calendar import opened_late
+from cases.supervision.models import SupervisionRule
+from cases.supervision.rules import RulesTable, plan_columns
 
 # The region's "today": fixed, so that a seed gives the same rows whenever it is generated.
 ANCHOR: Final = date(2026, 11, 20)
@@ -58,7 +62,8 @@ COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "supervision_case": (
         "id", "patient_id", "icd10", "clinic_id", "physician_name", "opened_on",
         "visits_per_year", "plan_below_minimum", "representative_id", "status", "closed_on",
-        "close_reason", "source", "version", "created_at", "updated_at",
+        "close_reason", "source", "version", "created_at", "updated_at", "specialty",
+        "schedule", "plan_source", "rule_id", "diagnosed_on", "opened_late", "review_on",
     ),
     "visit": (
         "id", "case_id", "clinic_id", "window_start", "window_end", "appointment_at",
@@ -139,12 +144,44 @@ def reference_rows(patients: int, ids: Counters) -> tuple[dict[str, list[Row]], 
     return rows, Reference(clinic_ids, weights, representatives)
 
 
+class Plans:
+    """The plans of the rules table, kept per code and clinic plan (a region has few of each)."""
+
+    def __init__(self, table: RulesTable) -> None:
+        self.table = table
+        self.known: dict[tuple[str, int | None], tuple[Plan, int | None]] = {}
+
+    def of(self, icd10: str, clinic_plan: int | None, fallback: int) -> tuple[Plan, int | None]:
+        key = (icd10, clinic_plan)
+        found = self.known.get(key)
+        if found is None:
+            found = self.table.plan(icd10, None, clinic_plan, 1)
+            if found[0].source is PlanSource.REGION_DEFAULT and found[0].rule is not None:
+                found = self.table.plan(icd10, None, fallback, 1)
+            self.known[key] = found
+        return found
+
+
+async def _rules_table(connection: asyncpg.Connection) -> RulesTable:
+    """The migrated database's rules table (the order's rows: `dispensary migrate` loads them)."""
+    records = await connection.fetch(
+        "SELECT id, annex, row, specialty, icd10, condition, schedule, duration, remark, source"
+        " FROM supervision_rule ORDER BY id"
+    )
+    if not records:
+        raise RuntimeError("the rules table is empty: migrate with `dispensary migrate` first")
+    return RulesTable.of([SupervisionRule(**dict(record)) for record in records])
+
+
 class PatientChunk:
     """The rows of patients [first, first + count): a seed and a chunk index fix them all."""
 
-    def __init__(self, seed: int, index: int, reference: Reference, ids: Counters) -> None:
+    def __init__(
+        self, seed: int, index: int, reference: Reference, ids: Counters, plans: Plans
+    ) -> None:
         self.rng = random.Random(f"{seed}:{index}")
         self.reference = reference
+        self.plans = plans
         self.ids = ids
         self.rows: dict[str, list[Row]] = {table: [] for table in GENERATED[3:]}
 
@@ -195,17 +232,26 @@ class PatientChunk:
         rng, ids = self.rng, self.ids
         case_id = ids.take("supervision_case")
         opened = registered.date() + timedelta(days=rng.randrange(0, 60))
-        per_year = rng.choices(*zip(*VISITS_PER_YEAR, strict=True))[0]
+        clinic_plan = rng.choices(*zip(*VISITS_PER_YEAR, strict=True))[0]
         closed = rng.random() < 0.1
         closed_on = ANCHOR - timedelta(days=rng.randrange(1, 300)) if closed else None
         if closed_on is not None and closed_on <= opened:
             closed_on = opened + timedelta(days=1)
         icd10 = rng.choices(*zip(*DIAGNOSES, strict=True))[0]
+        # The plan follows the rules table; a clinic sends its own number now and then, and
+        # always where the order gives none.
+        plan = self.plans.of(icd10, clinic_plan if rng.random() < 0.1 else None, clinic_plan)
+        columns = plan_columns(*plan, opened, ANCHOR)
+        per_year = columns["visits_per_year"]
+        diagnosed = opened - timedelta(days=rng.choice((1, 2, 3, 5, 8)))
         self.rows["supervision_case"].append(
             (
-                case_id, patient_id, icd10, clinic_id, None, opened, per_year, False, owner,
+                case_id, patient_id, icd10, clinic_id, None, opened, per_year,
+                columns["plan_below_minimum"], owner,
                 "closed" if closed else "active", closed_on, "moved_away" if closed else None,
-                "clinic", 1, _at(opened), _at(closed_on or opened),
+                "clinic", 1, _at(opened), _at(closed_on or opened), columns["specialty"],
+                columns["schedule"], columns["plan_source"], columns["rule_id"], diagnosed,
+                opened_late(diagnosed, opened), columns["review_on"],
             )
         )  # fmt: skip
         step = timedelta(days=365 // per_year)
@@ -357,11 +403,12 @@ async def generate(dsn: str, patients: int, seed: int) -> dict[str, Any]:
         for name, _ in indexes:
             await connection.execute(f'DROP INDEX "{name}"')
         ids = Counters()
+        plans = Plans(await _rules_table(connection))
         rows, reference = reference_rows(patients, ids)
         await _copy(connection, rows)
         counts = {table: len(table_rows) for table, table_rows in rows.items()}
         for index, size in chunks(patients):
-            chunk = PatientChunk(seed, index, reference, ids)
+            chunk = PatientChunk(seed, index, reference, ids, plans)
             for _ in range(size):
                 chunk.patient()
             await _copy(connection, chunk.rows)
@@ -422,6 +469,8 @@ def due_reminder_rows(
                     case_id, patient_id, "I10", clinic_id, None, registered.date(), 2, False,
                     owners[patient_id % len(owners)], "active", None, None, "clinic", 1,
                     registered, registered,
+                    # The clinic's own plan of two visits a year (the order's minimum is one).
+                    "therapist", "per_year:2", "clinic", None, None, False, None,
                 )
             )  # fmt: skip
             chunk["visit"].append(

@@ -41,7 +41,7 @@ SPECIALTIES: Final = (
 )
 DEFAULT_SPECIALTY: Final = "therapist"
 
-_COLUMNS: Final = (
+ANNEX_COLUMNS: Final = (
     "annex",
     "row",
     "specialty",
@@ -177,8 +177,8 @@ def resolve_plan(
 def parse_rule_row(row: dict[str, str | None], where: str, source: str = "") -> RuleRow:
     """A row of the annexes' CSV; raises ValueError naming `where` and what is wrong."""
     if None in row:
-        raise ValueError(f"{where}: more fields than the {len(_COLUMNS)} columns")
-    values = {column: (row.get(column) or "").strip() for column in _COLUMNS}
+        raise ValueError(f"{where}: more fields than the {len(ANNEX_COLUMNS)} columns")
+    values = {column: (row.get(column) or "").strip() for column in ANNEX_COLUMNS}
     try:
         annex = int(values["annex"]) if values["annex"] else None
         number = int(values["row"]) if values["row"] else None
@@ -213,8 +213,8 @@ def load_order_rows(path: Path | None = None) -> list[RuleRow]:
     seen: dict[tuple[int | None, int | None], int] = {}
     with path.open(encoding="utf-8", newline="") as file:
         reader = csv.DictReader(file)
-        if tuple(reader.fieldnames or ()) != _COLUMNS:
-            raise ValueError(f"{path.name} line 1: header must be {','.join(_COLUMNS)}")
+        if tuple(reader.fieldnames or ()) != ANNEX_COLUMNS:
+            raise ValueError(f"{path.name} line 1: header must be {','.join(ANNEX_COLUMNS)}")
         for record in reader:
             where = f"{path.name} line {reader.line_num}"
             rule = parse_rule_row(record, where)

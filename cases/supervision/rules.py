@@ -6,6 +6,8 @@ a region that needs another plan for a code adds its own row, and the stricter r
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,30 +18,28 @@ from cases.kit.checks import validated
 from cases.kit.errors import ValidationFailed
 from cases.kit.validation import normalize_icd10
 from cases.supervision.annexes import (
+    ANNEX_COLUMNS,
     MAX_CONDITION,
     MAX_REMARK,
     SPECIALTIES,
+    Plan,
     RuleRow,
     covers,
     load_order_rows,
     parse_codes,
     parse_rule_row,
+    resolve_plan,
 )
 from cases.supervision.models import SupervisionRule
 from cases.supervision.repository import SupervisionRuleRepository
-from cases.supervision.schedule import parse_duration, parse_schedule
+from cases.supervision.schedule import (
+    MAX_VISITS_PER_YEAR,
+    Schedule,
+    parse_duration,
+    parse_schedule,
+)
 
-RULE_FIELDS = [
-    "annex",
-    "row",
-    "specialty",
-    "icd10",
-    "condition",
-    "schedule",
-    "duration",
-    "remark",
-    "source",
-]
+RULE_FIELDS = [*ANNEX_COLUMNS, "source"]
 _MAX_SOURCE = 300
 
 
@@ -75,6 +75,50 @@ def rule_row(stored: SupervisionRule) -> RuleRow:
     )
 
 
+@dataclass(frozen=True)
+class RulesTable:
+    """The table's rows as the domain reads them, each with its id: read once, asked often (a
+    case's plan, a demo region's thousands)."""
+
+    rows: tuple[tuple[int, RuleRow], ...]
+
+    @classmethod
+    def of(cls, stored: Sequence[SupervisionRule]) -> RulesTable:
+        return cls(tuple((row.id, rule_row(row)) for row in stored if row.id is not None))
+
+    def plan(
+        self, code: str, specialty: str | None, clinic_plan: int | None, default_per_year: int
+    ) -> tuple[Plan, int | None]:
+        """The plan of a case of `code` under `specialty` (None: the therapist's, or the row's
+        that covers the code), with the clinic's own visits a year if it sent them; and the id
+        of the row it came from."""
+        if specialty is not None and specialty not in SPECIALTIES:
+            raise ValidationFailed(f"must be one of {', '.join(SPECIALTIES)}", field="specialty")
+        plan = resolve_plan(
+            code,
+            specialty,
+            [row for _, row in self.rows],
+            clinic_plan=None if clinic_plan is None else Schedule.per_year(clinic_plan),
+            region_default=Schedule.per_year(default_per_year),
+        )
+        return plan, next((id_ for id_, row in self.rows if row is plan.rule), None)
+
+
+def plan_columns(plan: Plan, rule_id: int | None, opened_on: date, today: date) -> dict[str, Any]:
+    """What a case records of its plan: the schedule, what set it, the row, the specialty, the
+    visits a year of the phase in force today, and when a fixed duration runs out."""
+    per_year = plan.schedule.frequency_on(opened_on, max(today, opened_on)).visits_per_year
+    return {
+        "visits_per_year": max(1, min(MAX_VISITS_PER_YEAR, round(per_year))),
+        "schedule": str(plan.schedule),
+        "plan_source": plan.source.value,
+        "rule_id": rule_id,
+        "specialty": plan.specialty,
+        "plan_below_minimum": plan.below_minimum,
+        "review_on": plan.rule.duration.review_on(opened_on) if plan.rule else None,
+    }
+
+
 class SupervisionRuleService:
     def __init__(self, session: AsyncSession) -> None:
         self.rules = SupervisionRuleRepository.from_session(session)
@@ -86,6 +130,9 @@ class SupervisionRuleService:
 
     async def all(self) -> Sequence[SupervisionRule]:
         return await self.rules.all()
+
+    async def table(self) -> RulesTable:
+        return RulesTable.of(await self.rules.all())
 
     async def matching(
         self, icd10: str | None = None, specialty: str | None = None

@@ -32,7 +32,7 @@ from cases.reminders.policy import (
     reminders_for_visit,
 )
 from cases.reminders.repository import ReminderRepository
-from cases.supervision.annexes import SPECIALTIES, Plan, PlanSource, resolve_plan
+from cases.supervision.annexes import Plan, PlanSource
 from cases.supervision.calendar import opened_late
 from cases.supervision.models import (
     CaseSource,
@@ -51,8 +51,7 @@ from cases.supervision.repository import (
     VisitFilter,
     VisitQueries,
 )
-from cases.supervision.rules import rule_row
-from cases.supervision.schedule import MAX_VISITS_PER_YEAR, Schedule
+from cases.supervision.rules import RulesTable, plan_columns
 from cases.worklist.models import WorkItemKind
 from cases.worklist.policy import work_item_row
 from cases.worklist.repository import WorkItemRepository, WorklistRepository
@@ -138,37 +137,15 @@ class SupervisionService:
     async def plan_for(
         self, code: str, specialty: str | None, clinic_plan: int | None
     ) -> tuple[Plan, int | None]:
-        """The plan a case of `code` gets under `specialty` (None: the therapist's, or the row
-        that covers the code), with the clinic's own number of visits a year if it sent one;
-        and the id of the row it came from."""
-        if specialty is not None and specialty not in SPECIALTIES:
-            raise ValidationFailed(f"must be one of {', '.join(SPECIALTIES)}", field="specialty")
-        stored = await self.rule_rows.all()
-        rows = [rule_row(row) for row in stored]
-        plan = resolve_plan(
-            code,
-            specialty,
-            rows,
-            clinic_plan=None if clinic_plan is None else Schedule.per_year(clinic_plan),
-            region_default=Schedule.per_year(self.rules.default_visits_per_year),
-        )
-        rule_id = next(
-            (row.id for row, read in zip(stored, rows, strict=True) if read is plan.rule), None
-        )
-        return plan, rule_id
+        """The plan a case of `code` gets (`RulesTable.plan`), and the row's id."""
+        table = RulesTable.of(await self.rule_rows.all())
+        return table.plan(code, specialty, clinic_plan, self.rules.default_visits_per_year)
 
     @staticmethod
-    def _apply_plan(case: SupervisionCase, plan: Plan, rule_id: int | None, today: date) -> None:
-        """Record a plan on the case: the schedule, what set it, the row, the visits a year of
-        the phase in force today, and when a fixed duration runs out."""
-        per_year = plan.schedule.frequency_on(case.opened_on, max(today, case.opened_on))
-        case.visits_per_year = max(1, min(MAX_VISITS_PER_YEAR, round(per_year.visits_per_year)))
-        case.schedule = str(plan.schedule)
-        case.plan_source = plan.source.value
-        case.rule_id = rule_id
-        case.specialty = plan.specialty
-        case.plan_below_minimum = plan.below_minimum
-        case.review_on = plan.rule.duration.review_on(case.opened_on) if plan.rule else None
+    def apply_plan(case: SupervisionCase, plan: Plan, rule_id: int | None, today: date) -> None:
+        """Record a plan on the case (`plan_columns`)."""
+        for column, value in plan_columns(plan, rule_id, case.opened_on, today).items():
+            setattr(case, column, value)
 
     async def _representative(
         self, representative_id: int, patient: Patient, field_name: str
@@ -231,7 +208,7 @@ class SupervisionService:
             representative_id=representative_id,
             source=source,
         )
-        self._apply_plan(case, plan, rule_id, today)
+        self.apply_plan(case, plan, rule_id, today)
         frequency = case.visits_per_year
         await self.cases.add(case)
         await self.audit.record(
@@ -328,7 +305,7 @@ class SupervisionService:
             plan, rule_id = await self.plan_for(
                 case.icd10, specialty or case.specialty, clinic_plan
             )
-            self._apply_plan(case, plan, rule_id, self.rules.today())
+            self.apply_plan(case, plan, rule_id, self.rules.today())
         after = snapshot(case, CASE_FIELDS)
         if after != before:
             case.updated_at = utcnow()

@@ -23,7 +23,13 @@ from cases.patients.models import Patient, Sex
 from cases.registry.models import Insurer, Representative
 from cases.reminders.models import Reminder, ReminderKind
 from cases.reminders.policy import reminder_key
-from cases.supervision.models import CaseStatus, SupervisionCase, Visit, VisitStatus
+from cases.supervision.models import (
+    CaseStatus,
+    SupervisionCase,
+    SupervisionRule,
+    Visit,
+    VisitStatus,
+)
 from cases.supervision.policy import DEFAULT_GRACE_DAYS, window_days
 from core.db import create_engine, create_session_factory
 from core.migrate import upgrade
@@ -209,8 +215,36 @@ async def test_the_demo_follows_the_domains_own_plan(fresh_database: SessionFact
         assert key == reminder_key(visit_id, ReminderKind(kind), local_day)
 
 
+async def test_the_demos_cases_are_planned_by_the_rules_table(
+    fresh_database: SessionFactoryMaker,
+) -> None:
+    sessions = await fresh_database()
+    await seed_region(sessions, patients=PATIENTS, seed=SEED, today=TODAY)
+
+    async with sessions() as session:
+        rows = {
+            row.id: row for row in (await session.execute(sa.select(SupervisionRule))).scalars()
+        }
+        cases = (await session.execute(sa.select(SupervisionCase))).scalars().all()
+
+    by_rule = [case for case in cases if case.plan_source == "rule"]
+    assert len(rows) == 102
+    assert by_rule
+    assert {case.plan_source for case in cases} <= {"rule", "clinic", "region_default"}
+    for case in by_rule:
+        assert case.rule_id is not None
+        assert case.schedule == rows[case.rule_id].schedule
+        assert case.specialty == rows[case.rule_id].specialty
+    hypertension = {
+        (case.specialty, case.visits_per_year) for case in by_rule if case.icd10 == "I10"
+    }
+    assert hypertension == {("therapist", 1), ("cardiologist", 2)}
+
+
 # Instants that may lie ahead by design: what is planned, not what happened.
 AHEAD_BY_DESIGN = {"scheduled_for", "appointment_at", "due_at", "expires_at"}
+# Reference data the service ships, loaded when the region is seeded: not the region's history.
+REFERENCE_TABLES = {"supervision_rule"}
 
 
 async def test_nothing_in_the_demo_happened_after_it_was_seeded(
@@ -225,6 +259,8 @@ async def test_nothing_in_the_demo_happened_after_it_was_seeded(
     later: list[str] = []
     async with sessions() as session:
         for table in metadata.sorted_tables:
+            if table.name in REFERENCE_TABLES:
+                continue
             for column in table.columns:
                 if not isinstance(column.type, UtcDateTime) or column.name in AHEAD_BY_DESIGN:
                     continue
