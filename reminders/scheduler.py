@@ -71,6 +71,7 @@ def default_jobs() -> list[PeriodicJob]:
 
     return [
         PeriodicJob("visits.flag_missed", timedelta(hours=1), visits.flag_missed_visits.send),
+        PeriodicJob("cases.review_due", timedelta(hours=6), visits.raise_supervision_reviews.send),
         PeriodicJob(
             "reminders.dispatch_due", timedelta(minutes=1), delivery.dispatch_due_reminders.send
         ),

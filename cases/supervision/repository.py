@@ -292,6 +292,27 @@ VISITS_OF_CASE = ChildRows(col(Visit.case_id), tuple(VisitQueries.ordering()))
 PLANNED_VISITS_OF_CASE = replace(VISITS_OF_CASE, where=(col(Visit.status) == VisitStatus.PLANNED,))
 
 
+class ReviewQueries(Repository[SupervisionCase]):
+    model = SupervisionCase
+
+    async def due_for_review(
+        self, today: date, after_id: int, limit: int
+    ) -> Sequence[SupervisionCase]:
+        """Active cases whose fixed duration has run out by `today`, by id after `after_id`."""
+        found: Sequence[SupervisionCase] = await self.scalars(
+            sa.select(SupervisionCase)
+            .where(
+                col(SupervisionCase.status) == CaseStatus.ACTIVE,
+                col(SupervisionCase.review_on).is_not(None),
+                col(SupervisionCase.review_on) <= today,
+                col(SupervisionCase.id) > after_id,
+            )
+            .order_by(col(SupervisionCase.id))
+            .limit(limit)
+        )
+        return found
+
+
 class SupervisionRuleRepository(Repository[SupervisionRule]):
     model = SupervisionRule
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,12 +19,15 @@ from cases.reminders.policy import (
 )
 from cases.reminders.repository import ReminderRepository
 from cases.supervision.models import (
+    SupervisionCase,
     VisitStatus,
 )
 from cases.supervision.policy import CaseRules
 from cases.supervision.repository import (
+    ReviewQueries,
     VisitRepository,
 )
+from cases.worklist.models import WorkItemKind
 from cases.worklist.policy import missed_visit_dedup_key, missed_visit_work_item, work_item_row
 from cases.worklist.repository import (
     WorkItemRepository,
@@ -96,4 +100,44 @@ class MissedVisitScan:
             due_at=now,
             dedup_key=missed_visit_dedup_key(visit_id),
             now=now,
+        )
+
+
+class SupervisionReviewScan:
+    """Puts on the worklist each active case whose fixed duration has run out (Order 168н sets
+    some: 12 months after a pulmonary embolism): the representative decides whether it goes on
+    or is closed; the product never closes a case by itself. Once per case and review date."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.cases = ReviewQueries.from_session(session)
+        self.items = WorkItemRepository.from_session(session)
+
+    async def run(self, now: datetime, zone: ZoneInfo, batch: int = 1000) -> int:
+        """Raise the review items due by the region's today, a batch of cases at a time;
+        returns how many cases are due (each raised once, however often it runs)."""
+        today = now.astimezone(zone).date()
+        seen, after = 0, 0
+        while True:
+            due = await self.cases.due_for_review(today, after, batch)
+            await self._raise(due, now)
+            seen += len(due)
+            if len(due) < batch:
+                return seen
+            after = due[-1].id or after
+
+    async def _raise(self, due: Sequence[SupervisionCase], now: datetime) -> None:
+        await self.items.raise_many(
+            [
+                work_item_row(
+                    kind=WorkItemKind.SUPERVISION_REVIEW,
+                    owner_id=case.representative_id,
+                    patient_id=case.patient_id,
+                    case_id=case.id,
+                    priority=3,
+                    due_at=now,
+                    dedup_key=f"review:{case.id}:{case.review_on}",
+                    now=now,
+                )
+                for case in due
+            ]
         )

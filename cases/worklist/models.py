@@ -18,6 +18,8 @@ class WorkItemKind(enum.StrEnum):
     CALL_DUE = "call_due"
     APPEAL_DEADLINE = "appeal_deadline"
     ESCALATION = "escalation"
+    # The fixed duration of a case's supervision has run out: keep it on, or close it.
+    SUPERVISION_REVIEW = "supervision_review"
 
 
 class WorkItemStatus(enum.StrEnum):

@@ -65,7 +65,7 @@ async def test_concurrent_schedulers_enqueue_once(database: Database) -> None:
     assert sorted(len(result) for result in results) == [0, 0, 1]
 
 
-def test_default_jobs_dispatch_reminders_and_scan_visits_and_appeals() -> None:
+def test_default_jobs_dispatch_reminders_and_scan_visits_appeals_and_reviews() -> None:
     from reminders.scheduler import default_jobs
 
     jobs = {job.name: job.every for job in default_jobs()}
@@ -74,4 +74,5 @@ def test_default_jobs_dispatch_reminders_and_scan_visits_and_appeals() -> None:
         "visits.flag_missed": timedelta(hours=1),
         "reminders.dispatch_due": timedelta(minutes=1),
         "appeals.scan_deadlines": timedelta(hours=1),
+        "cases.review_due": timedelta(hours=6),
     }
