@@ -293,7 +293,15 @@ async def fixed_region(db: RolledBackDatabase) -> dict[str, Any]:
         p1, p2, p3 = [await region.patient(insurer) for _ in range(3)]
         p4 = await region.patient(other)
         c1 = await region.case(p1, clinic, representative, opened_on=date(2026, 1, 10))
-        c2 = await region.case(p2, clinic, representative, opened_on=date(2026, 10, 5))
+        # Diagnosed on Friday 25 September: supervision began on the 6th working day after.
+        c2 = await region.case(
+            p2,
+            clinic,
+            representative,
+            opened_on=date(2026, 10, 5),
+            diagnosed_on=date(2026, 9, 25),
+            opened_late=True,
+        )
         c3 = await region.case(
             p3,
             clinic,

@@ -72,6 +72,11 @@ def report_rows(figures: Statistics) -> list[ReportRow]:
         "диспансерное наблюдение", "лиц под ДН на конец периода", figures.patients_under_supervision
     )
     add("диспансерное наблюдение", "взято под ДН за период", figures.cases_opened)
+    add(
+        "диспансерное наблюдение",
+        "из них позднее 3 рабочих дней после установления диагноза",
+        figures.cases_opened_late,
+    )
     add("диспансерное наблюдение", "снято с ДН за период", figures.cases_closed)
     for reason, label in CLOSE_REASONS.items():
         add("снято с ДН по причине", label, figures.cases_closed_by_reason.get(reason, 0))

@@ -89,7 +89,8 @@ class StatisticsRepository(Repository[SupervisionCase]):
         return {level: count for level, count in rows}
 
     async def cases(self, scope: StatisticsScope) -> sa.Row[Any]:
-        """Active cases and patients at the period's end, cases opened in it, and the patients
+        """Active cases and patients at the period's end, cases opened in it (and of them, those
+        opened later than 168н allows), and the patients
         supervised at any time in it with how many of them were informed in it."""
         case = SupervisionCase
         active_at_end = sa.and_(
@@ -121,6 +122,13 @@ class StatisticsRepository(Repository[SupervisionCase]):
             _count_if(
                 sa.and_(col(case.opened_on) >= scope.start, col(case.opened_on) <= scope.end)
             ).label("opened"),
+            _count_if(
+                sa.and_(
+                    col(case.opened_on) >= scope.start,
+                    col(case.opened_on) <= scope.end,
+                    col(case.opened_late),
+                )
+            ).label("opened_late"),
             sa.func.count(sa.distinct(sa.case((active_in_period, col(case.patient_id))))).label(
                 "supervised"
             ),

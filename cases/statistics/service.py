@@ -65,6 +65,8 @@ class Statistics:
     active_cases: int
     patients_under_supervision: int
     cases_opened: int
+    # Of them, supervision begun more than 3 working days after the diagnosis (168н п. 4).
+    cases_opened_late: int
     cases_closed_by_reason: dict[CloseReason, int]
     visits_by_status: dict[VisitStatus, int]
     reminders: dict[tuple[Channel, ReminderStatus], int]
@@ -166,6 +168,7 @@ class StatisticsService:
             active_cases=cases.active_cases,
             patients_under_supervision=cases.patients_at_end,
             cases_opened=cases.opened,
+            cases_opened_late=cases.opened_late,
             cases_closed_by_reason={
                 CloseReason(reason): count
                 for reason, count in (await self.figures.closed_by_reason(scope)).items()

@@ -39,6 +39,9 @@ class Statistics:
     active_cases: int = strawberry.field(description="Cases under supervision at the period's end.")
     patients_under_supervision: int = strawberry.field(description="At the period's end.")
     cases_opened: int
+    cases_opened_late: int = strawberry.field(
+        description="Of them, begun more than 3 working days after the diagnosis (168н п. 4)."
+    )
     cases_closed: int
     cases_closed_by_reason: list[CountByKey]
     visits_planned: int = strawberry.field(
@@ -75,6 +78,7 @@ class Statistics:
             active_cases=figures.active_cases,
             patients_under_supervision=figures.patients_under_supervision,
             cases_opened=figures.cases_opened,
+            cases_opened_late=figures.cases_opened_late,
             cases_closed=figures.cases_closed,
             cases_closed_by_reason=_counts(figures.cases_closed_by_reason),
             visits_planned=figures.visits_due,

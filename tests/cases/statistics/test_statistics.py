@@ -30,6 +30,7 @@ async def test_october_figures_of_one_insurer_match_the_hand_count(db: RolledBac
     assert figures.representatives_by_level == {1: 1, 2: 1, 3: 1}
     assert (figures.active_cases, figures.patients_under_supervision) == (2, 2)
     assert (figures.cases_opened, figures.cases_closed) == (1, 1)
+    assert figures.cases_opened_late == 1
     assert figures.cases_closed_by_reason == {CloseReason.MOVED_AWAY: 1}
     assert figures.visits_by_status == {
         VisitStatus.ATTENDED: 1,
