@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import dramatiq
@@ -24,6 +26,7 @@ from strawberry.types import ExecutionResult
 
 import cases.metadata  # noqa: F401 - every domain's tables on the metadata before the first flush
 from api.auth import Authenticator
+from api.logins import LoginChanges
 from api.middleware import (
     AuthenticationMiddleware,
     BodySizeLimitMiddleware,
@@ -297,10 +300,24 @@ def create_app(
         if settings.is_production:
             raise ValueError("the local SMS gateway is for development only")
         routes.append(Mount(DEV_SMS_GATEWAY_PATH, app=_administrators_only(sms_gateway.app())))
+    logins = LoginChanges(engine, authenticator.forget)
+
+    @contextlib.asynccontextmanager
+    async def listening(app: Starlette) -> AsyncIterator[None]:
+        await logins.start()
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            await logins.stop()
+
     application = Starlette(
         routes=routes,
         middleware=middleware,
-        lifespan=lifespan,
+        lifespan=listening,
     )
     application.state.settings = settings
     application.state.schema = graphql.schema

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from cases.kit.paging import SortKey
-from cases.kit.repository import ChildRows, Repository
+from cases.kit.repository import ChildRows, Repository, on_postgresql
 from cases.registry.models import ApiClient, DeskHours, Insurer, MedicalOrganization, Representative
 
 # A representative's desk hours, by weekday and hour.
@@ -22,6 +22,10 @@ DESKS_OF_REPRESENTATIVE = ChildRows(
         SortKey(col(DeskHours.id)),
     ),
 )
+
+
+# The channel on which a changed or ended login is announced to the API processes.
+LOGIN_CHANGES = "dispensary_logins"
 
 
 class InsurerRepository(Repository[Insurer]):
@@ -103,6 +107,12 @@ class RepresentativeRepository(Repository[Representative]):
                 )
             )
         return statement
+
+    async def announce_login_change(self, subject: str) -> None:
+        """Tell every API process, once this transaction commits, that what it keeps of this
+        login is stale (PostgreSQL's NOTIFY; the embedded store has one process)."""
+        if on_postgresql(self.session):
+            await self.execute(sa.select(sa.func.pg_notify(LOGIN_CHANGES, subject)))
 
     @staticmethod
     def ordering() -> list[SortKey]:

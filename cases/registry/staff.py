@@ -245,6 +245,9 @@ class StaffService:
         self, actor: Actor, action: str, representative: Representative, before: dict[str, Any]
     ) -> Representative:
         await self.representatives.add(representative)
+        # Whatever an API process keeps of the login (or the one it had) is stale now.
+        for subject in {before.get("subject"), representative.subject} - {None}:
+            await self.representatives.announce_login_change(str(subject))
         await self.audit.record(
             actor,
             action,
