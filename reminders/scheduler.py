@@ -1,4 +1,10 @@
-"""Periodic jobs: each slot of each job is claimed in the database once, however many schedulers run."""
+"""Periodic jobs: each slot of each job is claimed in the database once, however many schedulers
+run, and its message enqueued at least once.
+
+The claim row is the outbox of the job's message: a tick claims the current slots, then, job by
+job in a transaction of its own, enqueues each job's claimed slots not yet on the broker (the
+latest of them stands for any it missed) and marks them. A broker that refuses leaves them
+claimed and unmarked, for the next tick of any scheduler; one job's failure stops no other."""
 
 from __future__ import annotations
 
@@ -41,20 +47,38 @@ class Scheduler:
         self.instance = instance or f"{socket.gethostname()}:{os.getpid()}"
 
     async def tick(self, now: datetime | None = None) -> list[str]:
-        """Claim the current slot of every job; enqueue (after the commit) the ones this instance won."""
+        """Claim the current slot of every job, then enqueue every job with a claimed slot not
+        yet on the broker; returns the jobs this instance enqueued."""
         now = now or utcnow()
-        claimed: list[PeriodicJob] = []
         async with self.sessions() as session:
             runs = JobRunRepository.from_session(session)
             for job in self.jobs:
-                if await runs.claim(job.name, job.slot(now), self.instance):
-                    claimed.append(job)
+                await runs.claim(job.name, job.slot(now), self.instance)
             await session.commit()
-        for job in claimed:
-            # The broker client blocks on network I/O; keep it off the event loop.
-            await asyncio.to_thread(job.enqueue)
-            log.info("scheduler.enqueued", job=job.name)
-        return [job.name for job in claimed]
+        enqueued = []
+        for job in self.jobs:
+            if await self._enqueue_pending(job):
+                enqueued.append(job.name)
+        return enqueued
+
+    async def _enqueue_pending(self, job: PeriodicJob) -> bool:
+        async with self.sessions() as session:
+            runs = JobRunRepository.from_session(session)
+            pending = await runs.pending(job.name)
+            if not pending:
+                return False
+            try:
+                # The broker client blocks on network I/O; keep it off the event loop.
+                await asyncio.to_thread(job.enqueue)
+            except Exception as error:  # noqa: BLE001 - retried by the next tick
+                log.warning(
+                    "scheduler.enqueue_failed", job=job.name, error_type=type(error).__name__
+                )
+                return False
+            await runs.mark_enqueued([run.id for run in pending if run.id is not None], utcnow())
+            await session.commit()
+        log.info("scheduler.enqueued", job=job.name, slots=len(pending))
+        return True
 
     async def run(self, stop: asyncio.Event, interval: float = 15.0) -> None:
         while not stop.is_set():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, Self, TypeVar
 
 import sqlalchemy as sa
@@ -256,11 +257,18 @@ class JobRunRepository(Repository[JobRun]):
         )
         return (await self.execute(statement)).first() is not None
 
+    async def pending(self, job: str) -> Sequence[JobRun]:
+        """The claimed slots of `job` whose message is not on the broker yet, locked for this
+        transaction (on PostgreSQL; another scheduler skips them meanwhile)."""
+        statement = (
+            sa.select(JobRun)
+            .where(col(JobRun.job) == job, col(JobRun.enqueued_at).is_(None))
+            .order_by(col(JobRun.slot))
+        )
+        if on_postgresql(self.session):
+            statement = statement.with_for_update(skip_locked=True)
+        runs: Sequence[JobRun] = await self.scalars(statement)
+        return runs
 
-"""A patient's reminders, latest first."""
-
-
-"""A patient's contact attempts, latest first."""
-
-
-"""A patient's consents, oldest first: at most one per channel (a unique constraint)."""
+    async def mark_enqueued(self, ids: Sequence[int], at: datetime) -> None:
+        await self.execute(sa.update(JobRun).where(col(JobRun.id).in_(ids)).values(enqueued_at=at))
