@@ -10,6 +10,14 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware.asyncio import AsyncIO
 
+# A worker that sends no command for this long is dead to Redis (every command of any of its
+# consumers is a heartbeat, and idle consumers poll at least once a second), and the messages
+# it held go back to their queues at the next maintenance...
+REDIS_HEARTBEAT_TIMEOUT_MS = 20_000
+# ...which runs with this chance per million commands (1 in 20): with consumers polling, several
+# times a minute (Dramatiq's default, 1,000, left a killed worker's messages waiting minutes).
+REDIS_MAINTENANCE_CHANCE = 50_000
+
 
 def build_broker(url: str) -> dramatiq.Broker:
     scheme = url.partition("://")[0]
@@ -17,7 +25,11 @@ def build_broker(url: str) -> dramatiq.Broker:
     if scheme == "memory":
         broker = StubBroker()
     elif scheme in ("redis", "rediss"):
-        broker = RedisBroker(url=url)  # type: ignore[no-untyped-call]
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
+            url=url,
+            heartbeat_timeout=REDIS_HEARTBEAT_TIMEOUT_MS,
+            maintenance_chance=REDIS_MAINTENANCE_CHANCE,
+        )
     elif scheme in ("amqp", "amqps"):
         # Without confirms a publish the server drops is lost silently.
         broker = RabbitmqBroker(url=url, confirm_delivery=True)
