@@ -31,7 +31,9 @@ from api.middleware import (
     AuthenticationMiddleware,
     BodySizeLimitMiddleware,
     DatabaseSessionMiddleware,
+    Outage,
     RequestIdMiddleware,
+    unavailable_response,
 )
 from api.rate_limit import RateLimiter
 from api.reports import MEDIA_TYPES, ReportFormat, file_name, monthly_report, render
@@ -39,7 +41,7 @@ from api.webhooks import postal_batch, route_refusal, sms_webhook
 from cases.kit.actor import Actor, Role
 from cases.kit.errors import DomainError
 from core.broker import broker_problem
-from core.db import READ_ONLY, RequestTransaction
+from core.db import READ_ONLY, RequestTransaction, database_unavailable
 from core.settings import Settings
 from reminders.gateway import SmsGatewayStandIn
 from reminders.rules import case_rules
@@ -52,6 +54,13 @@ DEV_SMS_GATEWAY_PATH = "/dev/sms-gateway"
 JSON = "application/json"
 # What a plain GraphQL request over POST holds; one with `extensions` goes through strawberry.
 PLAIN_REQUEST = frozenset({"query", "variables", "operationName"})
+
+
+def _unavailable(request_id: str) -> Response:
+    start, body = unavailable_response(request_id)
+    headers = {key.decode(): value.decode() for key, value in start["headers"]}
+    headers.pop("content-length", None)
+    return Response(body["body"], status_code=start["status"], headers=headers)
 
 
 def _is_json(request: Request) -> bool:
@@ -82,6 +91,11 @@ class GraphQLRoute(GraphQL[Context, None]):
 
         try:
             answer = await self.run(Request(scope=scope, receive=replay))
+            if getattr(request.state, "database_unavailable", False):
+                # The database is away: say so, and when to come back, rather than INTERNAL.
+                transaction: RequestTransaction = request.state.transaction
+                request.app.state.outage.noticed(transaction.request_id)
+                answer = _unavailable(transaction.request_id)
         except HTTPException as refusal:
             # Strawberry answers a request it cannot read (malformed JSON, no query) in plain
             # text; a client reads GraphQL error bodies.
@@ -130,6 +144,10 @@ class GraphQLRoute(GraphQL[Context, None]):
         except NotCompiled:
             return None
         except Exception as error:  # noqa: BLE001 - answered as the executor answers it
+            if database_unavailable(error):
+                request.app.state.outage.noticed(context.request_id)
+                context.transaction.failed = True
+                return _unavailable(context.request_id)
             failure = GraphQLError(str(error), original_error=error)
             log_errors([failure], None)
             context.transaction.failed = True
@@ -166,6 +184,8 @@ class GraphQLRoute(GraphQL[Context, None]):
             # Any error (even a masked one in a sibling field) discards the request's writes.
             transaction: RequestTransaction = request.state.transaction
             transaction.failed = True
+            if any(database_unavailable(error.original_error) for error in result.errors):
+                request.state.database_unavailable = True
             # Masking is an extension, which an error raised out of another extension's hook
             # skips: whatever is still unexpected here is masked now (and was logged).
             result.errors = [
@@ -269,6 +289,7 @@ def create_app(
         allow_queries_via_get=False,
     )
     authenticator = Authenticator(settings)
+    outage = Outage()
     middleware = [
         Middleware(RequestIdMiddleware),
         Middleware(
@@ -279,7 +300,7 @@ def create_app(
             expose_headers=["X-Request-ID"],
         ),
         Middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes),
-        Middleware(DatabaseSessionMiddleware, session_factory=session_factory),
+        Middleware(DatabaseSessionMiddleware, session_factory=session_factory, outage=outage),
         Middleware(
             AuthenticationMiddleware,
             authenticator=authenticator,
@@ -323,4 +344,5 @@ def create_app(
     application.state.schema = graphql.schema
     application.state.rules = case_rules(settings)
     application.state.authenticator = authenticator
+    application.state.outage = outage
     return application

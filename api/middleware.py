@@ -3,6 +3,7 @@ session per request, and the caller's identity, data scope and rate limit."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import uuid
@@ -17,7 +18,7 @@ from api.auth import AuthenticationFailed, Authenticator
 from api.rate_limit import RateLimiter
 from cases.kit.repository import session_lock
 from cases.tenancy import NOTHING, DataScope, bind_scope
-from core.db import RequestTransaction
+from core.db import RequestTransaction, database_unavailable
 
 log = structlog.get_logger("dispensary.request")
 
@@ -72,6 +73,38 @@ class RequestIdMiddleware:
                 )
 
 
+# How long a client is asked to wait before it retries while the database is away.
+RETRY_AFTER_SECONDS = 5
+
+
+class Outage:
+    """A database outage, logged once when the first request meets it and once when it ends,
+    rather than once per request refused meanwhile."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    def noticed(self, request_id: str) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.error("database.unavailable", request_id=request_id)
+
+    def passed(self) -> None:
+        if self.since is not None:
+            log.info("database.recovered", seconds=round(time.monotonic() - self.since, 1))
+            self.since = None
+
+
+def unavailable_response(request_id: str) -> list[Message]:
+    """503 with Retry-After: the request changed nothing, and may be sent again shortly."""
+    return error_response(
+        503,
+        "The service cannot reach its database; retry shortly.",
+        {"code": "SERVICE_UNAVAILABLE", "requestId": request_id},
+        headers=[(b"retry-after", str(RETRY_AFTER_SECONDS).encode())],
+    )
+
+
 class DatabaseSessionMiddleware:
     """Opens the request's session, then commits it (or rolls it back) before the response leaves.
 
@@ -79,9 +112,15 @@ class DatabaseSessionMiddleware:
     change that failed to commit.
     """
 
-    def __init__(self, app: ASGIApp, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        session_factory: async_sessionmaker[AsyncSession],
+        outage: Outage | None = None,
+    ) -> None:
         self.app = app
         self.session_factory = session_factory
+        self.outage = outage or Outage()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,15 +142,19 @@ class DatabaseSessionMiddleware:
             await self.app(scope, receive, hold)
             status = next((m["status"] for m in held if m["type"] == "http.response.start"), 500)
             failed = transaction.failed or status >= 400
-        except Exception:
-            log.exception("request.unhandled_error")
-            held, failed = _internal_error(request_id), True
+        except Exception as error:
+            if database_unavailable(error):
+                self.outage.noticed(request_id)
+                held, failed = unavailable_response(request_id), True
+            else:
+                log.exception("request.unhandled_error")
+                held, failed = _internal_error(request_id), True
         # A resolver abandoned by a failing sibling may still be using the session: wait for
         # it before the transaction ends, and close the session so that it cannot go on.
         async with session_lock(session):
             if session.in_transaction():
                 try:
-                    held = await _end(session, failed, held, request_id)
+                    held = await _end(session, failed, held, request_id, self.outage)
                 finally:
                     await session.close()
             elif session.identity_map or session.new or session.deleted:
@@ -124,18 +167,24 @@ class DatabaseSessionMiddleware:
 
 
 async def _end(
-    session: AsyncSession, failed: bool, held: list[Message], request_id: str
+    session: AsyncSession, failed: bool, held: list[Message], request_id: str, outage: Outage
 ) -> list[Message]:
     """Roll back a failed request's transaction, commit any other's; the response to send."""
     if failed:
-        await session.rollback()
+        with contextlib.suppress(Exception):
+            await session.rollback()
         return held
     try:
         await session.commit()
-    except Exception:
+    except Exception as error:
+        with contextlib.suppress(Exception):
+            await session.rollback()
+        if database_unavailable(error):
+            outage.noticed(request_id)
+            return unavailable_response(request_id)
         log.exception("request.commit_failed")
-        await session.rollback()
         return _internal_error(request_id)
+    outage.passed()
     return held
 
 

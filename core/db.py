@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -93,3 +93,34 @@ class RequestTransaction:
     session: AsyncSession
     request_id: str
     failed: bool = False
+
+
+# Errors that mean the database cannot be reached now, not that a statement was wrong.
+_UNREACHABLE: tuple[type[BaseException], ...] = (OSError, TimeoutError, DisconnectionError)
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error`, or one it was raised from, says the database cannot be reached: a refused
+    or dropped connection, a pool that timed out, a server shutting down."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, _UNREACHABLE) or type(error).__name__ in _UNREACHABLE_NAMES:
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return False
+
+
+# asyncpg's own words for a server that is starting, stopping or gone (matched by name: the
+# driver is optional on the embedded store).
+_UNREACHABLE_NAMES = frozenset(
+    {
+        "CannotConnectNowError",
+        "ConnectionDoesNotExistError",
+        "ConnectionFailureError",
+        "AdminShutdownError",
+        "CrashShutdownError",
+    }
+)

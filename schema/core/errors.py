@@ -30,6 +30,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from cases.kit import errors as domain
 from cases.kit.savepoints import in_savepoint
+from core.db import database_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -123,11 +124,13 @@ class MaskUnexpectedErrors(MaskErrors):
 
 
 def masked(error: GraphQLError, request_id: str | None) -> GraphQLError:
-    """What the client sees of an unexpected error: where, and the request id; never its text."""
+    """What the client sees of an unexpected error: where, and the request id; never its text
+    (the original stays attached for the server's own use, never formatted)."""
     return GraphQLError(
         message="Unexpected error; quote the request id when reporting it.",
         nodes=error.nodes,
         path=error.path,
+        original_error=error.original_error,
         extensions={"code": "INTERNAL", "requestId": request_id},
     )
 
@@ -247,6 +250,8 @@ def log_errors(errors: list[GraphQLError], execution_context: ExecutionContext |
             describe_expected(error, document, variables)
             continue
         original = error.original_error
+        if database_unavailable(original):
+            continue  # an outage, which the request's route logs once for all requests
         # The type, path and frames only: exception messages may quote personal data.
         log.error(
             "graphql.unexpected_error",
