@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, TypeVar
@@ -36,7 +36,7 @@ from cases.registry.models import DeskHours, Insurer, MedicalOrganization, Repre
 from cases.reminders.models import Reminder, ReminderKind, ReminderStatus, SkipReason
 from cases.reminders.outbox import outbox_row
 from cases.reminders.policy import reminder_key
-from cases.supervision.annexes import PlanSource
+from cases.supervision.annexes import Plan, PlanSource
 from cases.supervision.calendar import opened_late
 from cases.supervision.models import (
     CaseSource,
@@ -502,6 +502,22 @@ async def _seed_reference(
     )
 
 
+def planned_by_clinics(
+    rules: RulesTable,
+    icd10: str,
+    specialty: str | None,
+    sent: int | None,
+    usual: Callable[[], int],
+) -> tuple[Plan, int | None]:
+    """A case's plan as a demo region's clinics report it: the rules table's, with the clinic's
+    own number where it `sent` one, and where the order gives none (a `clinical` row) the
+    clinic's `usual` plan (the demo region and the benchmark's share it)."""
+    plan = rules.plan(icd10, specialty, sent, DEFAULT_VISITS_PER_YEAR)
+    if plan[0].source is PlanSource.REGION_DEFAULT and plan[0].rule is not None:
+        plan = rules.plan(icd10, specialty, usual(), DEFAULT_VISITS_PER_YEAR)
+    return plan
+
+
 class _PatientGenerator:
     """Draws patients, cases and visit histories from one random stream, in a fixed order."""
 
@@ -650,11 +666,9 @@ class _PatientGenerator:
         # number where the order gives none (type 2 diabetes) or, now and then, where it does.
         specialty = SPECIALISTS.get(icd10) if rng.random() < 0.2 else None
         clinic_plan = _weighted(rng, VISITS_PER_YEAR) if rng.random() < 0.1 else None
-        plan, rule_id = self.rules.plan(icd10, specialty, clinic_plan, DEFAULT_VISITS_PER_YEAR)
-        if plan.source is PlanSource.REGION_DEFAULT and plan.rule is not None:
-            plan, rule_id = self.rules.plan(
-                icd10, specialty, _weighted(rng, VISITS_PER_YEAR), DEFAULT_VISITS_PER_YEAR
-            )
+        plan, rule_id = planned_by_clinics(
+            self.rules, icd10, specialty, clinic_plan, lambda: _weighted(rng, VISITS_PER_YEAR)
+        )
         diagnosed_on = opened_on - timedelta(days=rng.choice((1, 2, 3, 5, 8)))
         case = SupervisionCase(
             patient_id=_UNSAVED,

@@ -26,9 +26,10 @@ from api.demo import (
     PATRONYMICS,
     SURNAMES,
     VISITS_PER_YEAR,
+    planned_by_clinics,
 )
 from cases.kit.validation import enp_check_digit, name_search_key, snils_check_number
-from cases.supervision.annexes import Plan, PlanSource
+from cases.supervision.annexes import Plan
 from cases.supervision.calendar import opened_late
 from cases.supervision.models import SupervisionRule
 from cases.supervision.rules import RulesTable, plan_columns
@@ -149,16 +150,15 @@ class Plans:
 
     def __init__(self, table: RulesTable) -> None:
         self.table = table
-        self.known: dict[tuple[str, int | None], tuple[Plan, int | None]] = {}
+        self.known: dict[tuple[str, int | None, int], tuple[Plan, int | None]] = {}
 
-    def of(self, icd10: str, clinic_plan: int | None, fallback: int) -> tuple[Plan, int | None]:
-        key = (icd10, clinic_plan)
+    def of(self, icd10: str, sent: int | None, usual: int) -> tuple[Plan, int | None]:
+        key = (icd10, sent, usual)
         found = self.known.get(key)
         if found is None:
-            found = self.table.plan(icd10, None, clinic_plan, 1)
-            if found[0].source is PlanSource.REGION_DEFAULT and found[0].rule is not None:
-                found = self.table.plan(icd10, None, fallback, 1)
-            self.known[key] = found
+            found = self.known[key] = planned_by_clinics(
+                self.table, icd10, None, sent, lambda: usual
+            )
         return found
 
 
