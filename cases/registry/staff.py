@@ -70,6 +70,8 @@ class StaffService:
         self.insurers = InsurerRepository.from_session(session)
         self.clinics = ClinicRepository.from_session(session)
         self.audit = AuditLog(session)
+        # The logins this service's changes ended or altered (their subjects before and after).
+        self.changed_logins: set[str] = set()
 
     async def register(
         self, actor: Actor, insurer_id: int, draft: StaffDraft, subject: str | None = None
@@ -247,6 +249,7 @@ class StaffService:
         await self.representatives.add(representative)
         # Whatever an API process keeps of the login (or the one it had) is stale now.
         for subject in {before.get("subject"), representative.subject} - {None}:
+            self.changed_logins.add(str(subject))
             await self.representatives.announce_login_change(str(subject))
         await self.audit.record(
             actor,

@@ -6,11 +6,13 @@ process keeps for it, so the next request is judged anew."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
 
+from cases.registry.models import Representative as RepresentativeRow
 from cases.registry.service import ClinicService, InsurerService
 from cases.registry.staff import Desk, StaffDraft, StaffService
 from schema.core.context import Context
@@ -84,10 +86,16 @@ def _draft(input: RegisterRepresentativeInput | UpdateRepresentativeInput) -> St
     )
 
 
-def _forgetting(context: Context, *subjects: str | None) -> None:
-    for subject in subjects:
-        if subject:
-            context.forget_identity(subject)
+async def _staff_change(
+    context: Context, change: Callable[[StaffService], Awaitable[RepresentativeRow]]
+) -> RepresentativeRow:
+    """A change of a representative's record; this process forgets at once the logins it ended
+    or altered (the others hear of them when it commits)."""
+    service = StaffService(context.session)
+    changed = await change(service)
+    for subject in service.changed_logins:
+        context.forget_identity(subject)
+    return changed
 
 
 @strawberry.type
@@ -158,16 +166,18 @@ class RegistryMutation:
     async def update_representative(
         self, info: Info, input: UpdateRepresentativeInput
     ) -> UpdateRepresentativeResult:
-        async def change(c: Context) -> Any:
-            changed = await StaffService(c.session).update(
-                c.actor,
-                row_id(input.representative_id, "Representative", "representative_id"),
-                _draft(input),
-            )
-            _forgetting(c, changed.subject)
-            return changed
-
-        return await mutate(info, change, Representative.from_model)
+        return await mutate(
+            info,
+            lambda c: _staff_change(
+                c,
+                lambda staff: staff.update(
+                    c.actor,
+                    row_id(input.representative_id, "Representative", "representative_id"),
+                    _draft(input),
+                ),
+            ),
+            Representative.from_model,
+        )
 
     @strawberry.mutation(
         description="No more sign-ins, from the next request on; the record, its history and its "
@@ -176,14 +186,16 @@ class RegistryMutation:
     async def deactivate_representative(
         self, info: Info, representative_id: relay.GlobalID
     ) -> DeactivateRepresentativeResult:
-        async def change(c: Context) -> Any:
-            changed = await StaffService(c.session).deactivate(
-                c.actor, row_id(representative_id, "Representative", "representative_id")
-            )
-            _forgetting(c, changed.subject)
-            return changed
-
-        return await mutate(info, change, Representative.from_model)
+        return await mutate(
+            info,
+            lambda c: _staff_change(
+                c,
+                lambda staff: staff.deactivate(
+                    c.actor, row_id(representative_id, "Representative", "representative_id")
+                ),
+            ),
+            Representative.from_model,
+        )
 
     @strawberry.mutation(
         description="Link a login (the identity provider's subject) to a representative."
@@ -191,28 +203,34 @@ class RegistryMutation:
     async def link_representative_login(
         self, info: Info, representative_id: relay.GlobalID, subject: str
     ) -> LinkRepresentativeLoginResult:
-        async def change(c: Context) -> Any:
-            id_ = row_id(representative_id, "Representative", "representative_id")
-            known = await c.loaders.representative.load(id_)
-            previous = known.subject if known is not None else None
-            changed = await StaffService(c.session).link(c.actor, id_, subject)
-            _forgetting(c, previous, changed.subject)
-            return changed
-
-        return await mutate(info, change, Representative.from_model)
+        return await mutate(
+            info,
+            lambda c: _staff_change(
+                c,
+                lambda staff: staff.link(
+                    c.actor,
+                    row_id(representative_id, "Representative", "representative_id"),
+                    subject,
+                ),
+            ),
+            Representative.from_model,
+        )
 
     @strawberry.mutation(description="Unlink a representative's login: they can no longer sign in.")
     async def unlink_representative_login(
         self, info: Info, representative_id: relay.GlobalID
     ) -> UnlinkRepresentativeLoginResult:
-        async def change(c: Context) -> Any:
-            changed, subject = await StaffService(c.session).unlink(
+        async def unlink(staff: StaffService, c: Context) -> RepresentativeRow:
+            changed, _ = await staff.unlink(
                 c.actor, row_id(representative_id, "Representative", "representative_id")
             )
-            _forgetting(c, subject)
             return changed
 
-        return await mutate(info, change, Representative.from_model)
+        return await mutate(
+            info,
+            lambda c: _staff_change(c, lambda staff: unlink(staff, c)),
+            Representative.from_model,
+        )
 
     @strawberry.mutation(description="Replace a representative's desk hours at clinics.")
     async def set_desk_hours(
