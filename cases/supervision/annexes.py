@@ -14,6 +14,7 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Final
 
@@ -88,8 +89,9 @@ class RuleRow:
     row: int | None = None
     source: str = ""
 
-    @property
+    @cached_property
     def ranges(self) -> tuple[tuple[str, str], ...]:
+        # Read once per row: matching a code asks it of every row.
         return parse_codes(self.icd10)
 
     @property

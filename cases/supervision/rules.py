@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,19 +60,45 @@ def _values(rule: RuleRow) -> dict[str, Any]:
 
 def rule_row(stored: SupervisionRule) -> RuleRow:
     """A stored row as the domain reads it (its schedule and duration parsed)."""
+    return _read_row(
+        stored.annex,
+        stored.row,
+        stored.specialty,
+        stored.icd10,
+        stored.condition,
+        stored.schedule,
+        stored.duration,
+        stored.remark,
+        stored.source,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _read_row(
+    annex: int | None,
+    row: int | None,
+    specialty: str,
+    icd10: str,
+    condition: str,
+    schedule: str,
+    duration: str,
+    remark: str,
+    source: str,
+) -> RuleRow:
+    """Rows are read on every plan and seldom change: each distinct row is parsed once."""
     return parse_rule_row(
         {
-            "annex": "" if stored.annex is None else str(stored.annex),
-            "row": "" if stored.row is None else str(stored.row),
-            "specialty": stored.specialty,
-            "icd10": stored.icd10,
-            "condition": stored.condition,
-            "schedule": stored.schedule,
-            "duration": stored.duration,
-            "remark": stored.remark,
+            "annex": "" if annex is None else str(annex),
+            "row": "" if row is None else str(row),
+            "specialty": specialty,
+            "icd10": icd10,
+            "condition": condition,
+            "schedule": schedule,
+            "duration": duration,
+            "remark": remark,
         },
-        f"supervision_rule {stored.id}",
-        source=stored.source,
+        f"supervision_rule (annex {annex}, row {row})",
+        source=source,
     )
 
 
@@ -101,6 +128,7 @@ class RulesTable:
             clinic_plan=None if clinic_plan is None else Schedule.per_year(clinic_plan),
             region_default=Schedule.per_year(default_per_year),
         )
+        # Rows of equal content read as one: the first such row's id stands for them.
         return plan, next((id_ for id_, row in self.rows if row is plan.rule), None)
 
 
